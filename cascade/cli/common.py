@@ -1,0 +1,39 @@
+"""Flags every subcommand shares, and the one way results are printed (text or ``--json``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from cascade import defaults
+
+
+def add_common(parser: argparse.ArgumentParser, data: bool = True, data_required: bool = True) -> None:
+    """--data, --run-dir, --device, --seed and --json, named and explained the same everywhere."""
+    if data:
+        parser.add_argument(
+            "--data", type=Path, required=data_required,
+            help="A2D release root (folder with videoset.csv) or a labels CSV (video, frame, labels)",
+        )
+    parser.add_argument("--run-dir", type=Path, default=Path(defaults.RUN_DIR),
+                        help="where caches, thresholds and heads live (default: %(default)s)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults.SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+
+
+def add_split(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--split", choices=("train", "test", "all"), default=default,
+                        help="which videos to use (default: %(default)s)")
+
+
+def emit(args: argparse.Namespace, result: Any) -> None:
+    """Print a result object: its ``summary()`` as text, or its ``to_json()`` with --json."""
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(result.summary())

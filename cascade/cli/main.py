@@ -1,0 +1,58 @@
+"""Entry point: ``cascade <command>``. Exit status 0 ok, 2 bad input, 1 unexpected failure.
+
+Bad input (:class:`~cascade.errors.CascadeError`) is printed as one line naming the file and what
+to do; an interrupt says that finished work was kept. Only a bug shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from cascade import __version__
+from cascade.errors import CascadeError
+
+#: Subcommand name -> module in cascade.cli; each module has HELP, configure(parser), run(args).
+COMMANDS = {
+    "detect": "detect",
+    "tune-thresholds": "tune_thresholds",
+    "train-head": "train_head",
+    "predict": "predict",
+    "evaluate": "evaluate",
+    "sample-release": "sample_release",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cascade",
+        description="Which actors do which actions in a video: detect -> threshold -> per-actor action heads.",
+    )
+    parser.add_argument("--version", action="version", version=f"cascade {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"cascade.cli.{module_name}")
+        sub = commands.add_parser(name, help=module.HELP, description=module.HELP,
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except CascadeError as exc:
+        print(f"cascade {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"cascade {args.command}: interrupted; finished work is saved, run it again to continue",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Video decoding with OpenCV: frame n (1-based) is the n-th decoded frame.
+
+A2D's frame numbers come from ffmpeg's ``%05d`` extraction, which counts decoded frames from 1, so
+we decode sequentially rather than trusting container seeks. A video that opens but decodes no
+frame, or stops well short of the frame count its container declares, is corrupt: the reader says
+so in one line naming the file.
+
+Example::
+
+    for number, frame in iter_frames("clip.mp4"):   # BGR uint8 (H, W, 3)
+        ...
+    frames = read_frames("clip.mp4", [1, 40])         # {1: ..., 40: ...}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from cascade.errors import CascadeError
+
+#: A video that decodes fewer than this share of its declared frames is reported as truncated.
+MIN_DECODED_SHARE = 0.9
+
+
+class CorruptVideoError(CascadeError):
+    """The file exists but cannot be decoded (fully)."""
+
+
+def _open(path: Path) -> cv2.VideoCapture:
+    if not path.is_file():
+        raise CascadeError(f"{path}: video not found")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise CorruptVideoError(f"{path}: cannot open as a video; check the file or re-encode it")
+    return capture
+
+
+def declared_frame_count(path: str | Path) -> int:
+    """The frame count the container declares (may be wrong for damaged files)."""
+    capture = _open(Path(path))
+    try:
+        return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+    finally:
+        capture.release()
+
+
+def iter_frames(path: str | Path, check_complete: bool = True) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(frame_number, bgr_frame)`` from 1; raise :class:`CorruptVideoError` at the end
+    if nothing decoded or (with ``check_complete``) far fewer frames than declared did."""
+    path = Path(path)
+    capture = _open(path)
+    declared = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+    number = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            number += 1
+            yield number, frame
+    finally:
+        capture.release()
+    if number == 0:
+        raise CorruptVideoError(f"{path}: no frame could be decoded; the video is empty or corrupt")
+    if check_complete and declared and number < MIN_DECODED_SHARE * declared:
+        raise CorruptVideoError(
+            f"{path}: truncated, only {number} of {declared} declared frames decode; re-encode or replace it"
+        )
+
+
+def read_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.ndarray]:
+    """Decode the given 1-based frame numbers (sequentially, stopping after the last one)."""
+    wanted = sorted({int(n) for n in numbers})
+    if not wanted:
+        return {}
+    if wanted[0] < 1:
+        raise CascadeError(f"{path}: frame numbers start at 1, asked for {wanted[0]}")
+    found: dict[int, np.ndarray] = {}
+    last = 0
+    for number, frame in iter_frames(path, check_complete=False):
+        last = number
+        if number in wanted:
+            found[number] = frame
+            if number == wanted[-1]:
+                break
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise CascadeError(f"{path}: frame {missing[0]} asked for, but the video has only {last} frames")
+    return found
+
+
+def frame_count(path: str | Path) -> int:
+    """The number of frames that actually decode."""
+    count = 0
+    for count, _ in iter_frames(path, check_complete=False):
+        pass
+    return count
+
+
+def evenly_spaced(count: int, total: int) -> list[int]:
+    """``count`` 1-based frame numbers spread evenly over ``total`` frames (centres of equal bins)."""
+    count = max(1, min(count, total))
+    return sorted({int((i + 0.5) * total / count) + 1 for i in range(count)})

@@ -1,0 +1,168 @@
+"""Labelled data as the cascade sees it: an A2D release, or a user's own CSV of videos.
+
+Both sources produce the same two tables:
+
+* **labelled frames** - one row per annotated frame: ``video``, ``path`` (the video file),
+  ``frame`` (1-based), ``pairs`` (tuple of valid pair ids present), ``boxes`` (N x 4 array, one row
+  per instance, aligned with ``instance_pairs``) and ``split``;
+* **labelled videos** - one row per video: ``video``, ``path``, ``split``, ``groups`` (frozenset
+  of group names present over its annotated frames).
+
+An A2D release root holds ``videoset.csv``, ``clips320H/<id>.mp4`` and
+``Annotations/mat/<id>/<frame:05d>.mat``. A user CSV has a header with ``video`` (path, relative to
+the CSV), ``frame`` and ``labels`` (pairs as ``dog-running`` or ``77``, separated by ``;``; empty
+for a frame with no actor) and optionally ``split`` (train/test; default train) and ``boxes``
+(``x1 y1 x2 y2`` per label, separated by ``;``).
+
+Example::
+
+    data = open_dataset("A2D")            # or open_dataset("my_videos.csv")
+    frames = data.labelled_frames("train")
+    videos = data.labelled_videos("test")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cascade.data.annotations import read_annotation
+from cascade.data.videoset import read_videoset
+from cascade.errors import CascadeError
+from cascade.labels import groups_of_pairs, parse_pair
+
+SPLIT_CHOICES = ("train", "test", "all")
+
+
+@dataclass
+class Dataset:
+    """Labelled frames from any source; videos are derived from frames."""
+
+    source: Path
+    frames: pd.DataFrame = field(repr=False)
+
+    def labelled_frames(self, split: str = "all") -> pd.DataFrame:
+        """Annotated frames of a split ('train', 'test' or 'all')."""
+        return _select(self.frames, split, self.source)
+
+    def labelled_videos(self, split: str = "all") -> pd.DataFrame:
+        """One row per video with the set of groups present in its annotated frames."""
+        frames = self.labelled_frames(split)
+        grouped = frames.groupby("video", sort=True)
+        return pd.DataFrame(
+            {
+                "video": list(grouped.groups),
+                "path": grouped.path.first().to_numpy(),
+                "split": grouped.split.first().to_numpy(),
+                "groups": [frozenset().union(*map(groups_of_pairs, pairs)) for _, pairs in grouped.pairs],
+            }
+        )
+
+    def video_paths(self, split: str = "all") -> dict[str, Path]:
+        """Video id -> file, for every labelled video of the split."""
+        videos = self.labelled_videos(split)
+        return dict(zip(videos.video, map(Path, videos.path)))
+
+
+def _select(table: pd.DataFrame, split: str, source: Path) -> pd.DataFrame:
+    if split not in SPLIT_CHOICES:
+        raise CascadeError(f"unknown split {split!r}; valid: {', '.join(SPLIT_CHOICES)}")
+    chosen = table if split == "all" else table[table.split == split]
+    if chosen.empty:
+        raise CascadeError(f"{source}: no labelled frames in split {split!r}")
+    return chosen.reset_index(drop=True)
+
+
+class A2DRelease(Dataset):
+    """An A2D release root; annotation files are read lazily, once, when first needed."""
+
+    def __init__(self, root: str | Path) -> None:
+        root = Path(root)
+        if not root.is_dir():
+            raise CascadeError(f"{root}: A2D release root not found; pass --data with the folder holding videoset.csv")
+        self.root = root
+        self.source = root
+        self.videos = read_videoset(root / "videoset.csv")
+
+    def clip_path(self, video: str) -> Path:
+        """Where a video's clip lives in the release."""
+        return self.root / "clips320H" / f"{video}.mp4"
+
+    def annotation_dir(self, video: str) -> Path:
+        """Where a video's annotation files live."""
+        return self.root / "Annotations" / "mat" / video
+
+    @cached_property
+    def frames(self) -> pd.DataFrame:  # type: ignore[override]
+        rows = []
+        for video, split in zip(self.videos.video, self.videos.split):
+            folder = self.annotation_dir(video)
+            files = sorted(folder.glob("*.mat")) if folder.is_dir() else []
+            if not files:
+                raise CascadeError(f"{folder}: no annotation files for video {video} listed in videoset.csv")
+            for file in files:
+                if not file.stem.isdigit():
+                    raise CascadeError(f"{file}: annotation files are named by frame number, e.g. 00001.mat")
+                valid = read_annotation(file).valid
+                rows.append(
+                    (video, str(self.clip_path(video)), int(file.stem), tuple(sorted(set(valid.pairs.tolist()))),
+                     valid.pairs, valid.boxes, split)
+                )
+        return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+FRAME_COLUMNS = ["video", "path", "frame", "pairs", "instance_pairs", "boxes", "split"]
+
+
+class CSVDataset(Dataset):
+    """A user's own labelled videos listed in a CSV (see the module docstring for the columns)."""
+
+    def __init__(self, csv_path: str | Path) -> None:
+        csv_path = Path(csv_path)
+        if not csv_path.is_file():
+            raise CascadeError(f"{csv_path}: labels CSV not found")
+        try:
+            table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise CascadeError(f"{csv_path}: not a readable CSV ({exc})") from None
+        missing = {"video", "frame", "labels"} - set(table.columns)
+        if missing:
+            raise CascadeError(f"{csv_path}: missing column(s) {', '.join(sorted(missing))}; need video, frame, labels")
+        self.source = csv_path
+        self.frames = pd.DataFrame(
+            [_csv_row(csv_path, line, row) for line, row in enumerate(table.to_dict("records"), start=2)],
+            columns=FRAME_COLUMNS,
+        )
+
+
+def _csv_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:
+    where = f"{csv_path}:{line}"
+    path = Path(row["video"])
+    path = path if path.is_absolute() else csv_path.parent / path
+    try:
+        frame = int(row["frame"])
+        pairs = [parse_pair(p) for p in row["labels"].split(";") if p.strip()]
+    except (ValueError, CascadeError) as exc:
+        raise CascadeError(f"{where}: {exc}") from None
+    boxes = np.full((len(pairs), 4), np.nan)
+    if row.get("boxes", "").strip():
+        parts = [b.split() for b in row["boxes"].split(";")]
+        if len(parts) != len(pairs) or any(len(p) != 4 for p in parts):
+            raise CascadeError(f"{where}: boxes must give 'x1 y1 x2 y2' for each label, separated by ';'")
+        boxes = np.asarray(parts, dtype=float)
+    split = row.get("split", "").strip() or "train"
+    if split not in ("train", "test"):
+        raise CascadeError(f"{where}: split must be train or test, found {split!r}")
+    return (path.stem, str(path), frame, tuple(sorted(set(pairs))), np.asarray(pairs, dtype=np.int64), boxes, split)
+
+
+def open_dataset(data: str | Path) -> Dataset:
+    """An A2D release root (folder) or a user's labels CSV (file)."""
+    data = Path(data)
+    if data.suffix.lower() == ".csv":
+        return CSVDataset(data)
+    return A2DRelease(data)

@@ -1,0 +1,143 @@
+"""A small A2D-layout release made from real clips, for tests and for trying the tool.
+
+Each source clip is cut into short segments; each segment becomes one "video" of the release,
+re-encoded to 320 px high in ``clips320H/``, listed in ``videoset.csv``, with a few annotated
+frames written as MATLAB v7.3 files exactly as the real release lays them out. A ``labels.csv`` in
+the user-CSV format is written beside it, describing the same frames, so both readers can be tried.
+
+The labels are ours, chosen by looking at the clips; boxes are coarse hand-drawn rectangles given
+as fractions of the frame (x1, y1, x2, y2). ``SAMPLE_VIDEOS`` is the one table of them.
+
+Example::
+
+    build_sample_release("sample", clips_dir="../shared/clips")
+    # cascade sample-release sample --clips ../shared/clips
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cascade.data.annotations import write_annotation
+from cascade.data.frames import evenly_spaced, iter_frames
+from cascade.errors import CascadeError
+from cascade.fileio import atomic_path, write_text_atomic
+from cascade.labels import pair_name
+
+
+@dataclass(frozen=True)
+class SampleVideo:
+    """One segment of a source clip and what it shows."""
+
+    video: str
+    clip: str
+    start: int  # first source frame (1-based)
+    split: str
+    instances: tuple[tuple[int, tuple[float, float, float, float]], ...]  # (pair id, box fraction)
+
+
+_CAT = ((69, (0.05, 0.0, 0.85, 1.0)),)  # cat-none: a white cat standing on gravel
+_DOG = ((79, (0.33, 0.25, 0.72, 0.92)),)  # dog-none: a small dog sitting on a sofa
+_BIRD = ((49, (0.25, 0.05, 0.75, 0.95)),)  # bird-none: a finch perched on a branch
+_BABY = ((29, (0.2, 0.05, 0.8, 0.95)),)  # baby-none: a baby lying on its back
+_WALKERS = ((18, (0.0, 0.35, 1.0, 1.0)),)  # adult-walking: pedestrians crossing a square
+_DRIVER = ((19, (0.05, 0.0, 0.95, 1.0)),)  # adult-none: a man talking in a car
+_SOCCER = ((17, (0.2, 0.2, 0.45, 0.95)), (36, (0.55, 0.65, 0.65, 0.8)))  # a child runs, ball rolls
+
+#: The sample release: segment id, source clip, first frame, split, labelled instances.
+SAMPLE_VIDEOS: tuple[SampleVideo, ...] = (
+    SampleVideo("cat_a", "AnuraagaNath_cat.mp4", 1, "train", _CAT),
+    SampleVideo("cat_b", "AnuraagaNath_cat.mp4", 55, "train", _CAT),
+    SampleVideo("cat_c", "AnuraagaNath_cat.mp4", 109, "test", _CAT),
+    SampleVideo("dog_a", "DrDoogie_dog.mp4", 1, "train", _DOG),
+    SampleVideo("dog_b", "DrDoogie_dog.mp4", 81, "train", _DOG),
+    SampleVideo("dog_c", "DrDoogie_dog.mp4", 161, "test", _DOG),
+    SampleVideo("bird_a", "StarbirdTech_bird.mp4", 1, "train", _BIRD),
+    SampleVideo("bird_b", "StarbirdTech_bird.mp4", 90, "test", _BIRD),
+    SampleVideo("baby_a", "taylgragrac_baby.mp4", 1, "train", _BABY),
+    SampleVideo("baby_b", "taylgragrac_baby.mp4", 300, "train", _BABY),
+    SampleVideo("baby_c", "taylgragrac_baby.mp4", 600, "test", _BABY),
+    SampleVideo("walk_a", "vtest.avi", 1, "train", _WALKERS),
+    SampleVideo("walk_b", "vtest.avi", 400, "test", _WALKERS),
+    SampleVideo("driver_a", "carphone_pristine.mp4", 1, "train", _DRIVER),
+    SampleVideo("driver_b", "carphone_pristine.mp4", 70, "test", _DRIVER),
+    SampleVideo("soccer_a", "louiselalanne_soccer.mp4", 1, "train", _SOCCER),
+)
+
+HEIGHT = 320
+ANNOTATED_PER_VIDEO = 3
+
+
+def build_sample_release(
+    root: str | Path, clips_dir: str | Path, frames_per_video: int = 48, overwrite: bool = False
+) -> Path:
+    """Write the sample release under ``root`` and return it; refuses to overwrite unless asked."""
+    root, clips_dir = Path(root), Path(clips_dir)
+    if (root / "videoset.csv").exists() and not overwrite:
+        raise CascadeError(f"{root}: already holds a release; choose another folder or pass --overwrite")
+    if frames_per_video < ANNOTATED_PER_VIDEO:
+        raise CascadeError(f"frames per video must be at least {ANNOTATED_PER_VIDEO}")
+    for sub in ("clips320H", "Annotations"):
+        shutil.rmtree(root / sub, ignore_errors=True)
+    videoset, label_rows = [], []
+    for spec in SAMPLE_VIDEOS:
+        frames = _segment(clips_dir / spec.clip, spec.start, frames_per_video)
+        height, width = _encode(root / "clips320H" / f"{spec.video}.mp4", frames)
+        annotated = evenly_spaced(ANNOTATED_PER_VIDEO, len(frames))
+        pairs = [pair for pair, _ in spec.instances]
+        boxes = np.array([box for _, box in spec.instances]) * [width, height, width, height]
+        boxes = np.round(boxes).clip(0, [width - 1, height - 1, width - 1, height - 1])
+        for number in annotated:
+            write_annotation(root / "Annotations" / "mat" / spec.video / f"{number:05d}.mat", pairs, boxes, height, width)
+            label_rows.append(_csv_labels(spec, number, pairs, boxes))
+        split = 0 if spec.split == "train" else 1
+        videoset.append([spec.video, pairs[0], "00:00:00", "00:00:02", height, width, len(frames), len(annotated), split])
+    _write_csv(root / "videoset.csv", videoset)
+    _write_csv(root / "labels.csv", [["video", "frame", "labels", "boxes", "split"], *label_rows])
+    return root
+
+
+def _segment(clip: Path, start: int, count: int) -> list[np.ndarray]:
+    frames = [f for n, f in iter_frames(clip, check_complete=False) if start <= n < start + count]
+    if len(frames) < ANNOTATED_PER_VIDEO:
+        raise CascadeError(f"{clip}: too few frames from {start} for a sample video")
+    return frames
+
+
+def _encode(target: Path, frames: list[np.ndarray]) -> tuple[int, int]:
+    """Re-encode frames at 320 px high (even width), written atomically."""
+    src_h, src_w = frames[0].shape[:2]
+    width = int(round(src_w * HEIGHT / src_h / 2)) * 2
+    with atomic_path(target) as tmp:
+        mp4 = tmp.with_suffix(".mp4")
+        writer = cv2.VideoWriter(str(mp4), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (width, HEIGHT))
+        if not writer.isOpened():
+            raise CascadeError(f"{target}: OpenCV cannot write mp4 video here")
+        for frame in frames:
+            writer.write(cv2.resize(frame, (width, HEIGHT), interpolation=cv2.INTER_AREA))
+        writer.release()
+        mp4.replace(tmp)
+    return HEIGHT, width
+
+
+def _csv_labels(spec: SampleVideo, number: int, pairs: list[int], boxes: np.ndarray) -> list[str]:
+    return [
+        f"clips320H/{spec.video}.mp4",
+        str(number),
+        ";".join(pair_name(p) for p in pairs),
+        ";".join(" ".join(f"{v:g}" for v in box) for box in boxes),
+        spec.split,
+    ]
+
+
+def _write_csv(path: Path, rows: list[list]) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    write_text_atomic(path, buffer.getvalue())

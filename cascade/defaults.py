@@ -1,0 +1,48 @@
+"""Every default in one place: the settings of the design this follows (the "seed" paper).
+
+The CLI flags and the library's keyword arguments carry these names, so a value changed here
+changes both. Where the seed fixed a value, the comment says so; where we chose, it says why.
+"""
+
+from __future__ import annotations
+
+from cascade.labels import GROUP_NAMES
+
+# Detection (stage 1)
+DETECTOR_WEIGHTS = "yolo11n.pt"  # Ultralytics' standard COCO model; downloaded by Ultralytics
+WEIGHTS_ENV = "CASCADE_WEIGHTS"  # environment variable naming weights when --weights is absent
+IMGSZ = 320  # A2D clips are 320 px high
+DETECT_CONF = 0.5  # seed: a detection counts at confidence >= 0.5
+KEEP_CONF = 0.05  # boxes kept in the cache, so --conf can be re-chosen without re-detecting
+NMS_IOU = 0.7  # Ultralytics' predict default
+MAX_DET = 300  # Ultralytics' predict default
+STRIDE = 1  # seed: every frame
+COMMIT_EVERY_S = 30.0  # how often detect commits finished videos to the cache
+
+# Thresholds (stage 2)
+DEFAULT_THRESHOLDS = {"person": 0.1, "ball": 0.107, "bird": 0.1, "car": 0.1, "cat": 0.161, "dog": 0.267}
+assert tuple(DEFAULT_THRESHOLDS) == GROUP_NAMES
+CONSTANT_THRESHOLD = 0.15  # the seed's constant baseline
+PSO_PARTICLES = 40
+PSO_ITERS = 10
+PSO_RESTARTS = 4
+PSO_BOUNDS = (0.1, 0.4)
+PSO_OPTIONS = {"c1": 0.5, "c2": 0.3, "w": 0.9}  # pyswarms' documented example settings
+GRID_STEP = 0.01  # per-group grid search resolution over the same bounds
+FITNESS = "prf1"
+
+# Action heads (stage 3)
+PRETRAINED = "imagenet"
+EPOCHS = 15
+BATCH = 4
+LR = 1e-3
+MOMENTUM = 0.9
+STEP_EPOCHS = 7
+GAMMA = 0.1
+HEAD_IMGSZ = 224
+VAL_FRACTION = 0.1  # share of train videos held out to pick the best epoch
+CROP_PAD = 0.1  # --crop: pad the actor's box by this share of its size on each side
+PREDICT_FRAMES = 5  # frames per video the heads look at when --frames is not given
+
+SEED = 0
+RUN_DIR = "runs"

@@ -1,0 +1,360 @@
+"""Stage 1: run the detector over every frame of every video into a resumable detections cache.
+
+The cache is ``RUN/detections.parquet``: one row per kept box (``video``, ``frame``, ``cls`` as the
+COCO id, ``conf``, ``x1 y1 x2 y2`` in original pixels) and one row with ``cls = -1`` for each frame
+where nothing was kept, so that every processed frame appears and frame counts are exact. Boxes are
+kept down to ``keep_conf`` (0.05) so the counting confidence can be re-chosen later without running
+the detector again. The file's metadata records the model, image size and stride.
+
+Speed comes from keeping the GPU busy: worker processes decode videos into chunks of frames
+(shared memory, pinned), the main process groups chunks of the same frame size into batches and
+hands them to :class:`~cascade.models.detector.Detector`, which letterboxes, infers and
+suppresses on the device. Finished videos are committed every ``COMMIT_EVERY_S`` seconds by
+rewriting the file atomically, so a killed run loses at most the videos since the last commit and
+the next run skips what is already there. A video that cannot be decoded is skipped with a warning
+and listed in the report.
+
+Example::
+
+    report = detect_videos({"clip": "clip.mp4"}, "runs", weights="yolo11n.pt")
+    print(report.summary())
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from tqdm import tqdm
+
+from cascade import defaults
+from cascade.data.frames import declared_frame_count, iter_frames
+from cascade.errors import CascadeError
+from cascade.fileio import atomic_path
+from cascade.models.detector import Detector
+
+log = logging.getLogger(__name__)
+
+CACHE_NAME = "detections.parquet"
+META_KEY = b"cascade"
+SCHEMA = pa.schema(
+    [
+        ("video", pa.string()), ("frame", pa.int32()), ("cls", pa.int16()), ("conf", pa.float32()),
+        ("x1", pa.float32()), ("y1", pa.float32()), ("x2", pa.float32()), ("y2", pa.float32()),
+    ]
+)
+NO_BOX = -1
+
+
+class DetectionCache:
+    """``RUN/detections.parquet``: read once, appended in memory, rewritten atomically on commit."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.path = Path(run_dir) / CACHE_NAME
+        self.tables: list[pa.Table] = []
+        self.meta: dict | None = None
+        if self.path.exists():
+            try:
+                table = pq.read_table(self.path)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise CascadeError(f"{self.path}: unreadable detections cache ({exc}); delete it to detect again") from None
+            raw = (table.schema.metadata or {}).get(META_KEY)
+            self.meta = json.loads(raw) if raw else None
+            self.tables.append(table.cast(SCHEMA.with_metadata(table.schema.metadata)))
+
+    def videos(self) -> set[str]:
+        """Videos already in the cache (complete: videos are only ever committed whole)."""
+        return set().union(*(set(t.column("video").unique().to_pylist()) for t in self.tables))
+
+    def check_settings(self, settings: dict) -> None:
+        """Refuse to mix detections made by another model, image size or stride in one cache."""
+        if self.meta is None:
+            return
+        keys = ("model", "imgsz", "stride", "keep_conf")
+        differ = [k for k in keys if self.meta.get(k) != settings.get(k)]
+        if differ:
+            was = ", ".join(f"{k}={self.meta.get(k)}" for k in differ)
+            raise CascadeError(
+                f"{self.path}: made with {was}; use another --run-dir or delete the cache to detect with new settings"
+            )
+
+    def commit(self, new: list[pa.Table], settings: dict) -> None:
+        """Add finished videos and rewrite the file atomically."""
+        if not new:
+            return
+        self.tables.extend(new)
+        self.meta = settings
+        table = pa.concat_tables(self.tables).replace_schema_metadata({META_KEY: json.dumps(settings)})
+        self.tables = [table]
+        with atomic_path(self.path) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The whole cache as a DataFrame (empty, with the right columns, if nothing is cached)."""
+        if not self.tables:
+            return SCHEMA.empty_table().to_pandas()
+        return pa.concat_tables(self.tables).to_pandas()
+
+
+def load_detections(run_dir: str | Path) -> pd.DataFrame:
+    """The cached detections of a run directory."""
+    cache = DetectionCache(run_dir)
+    if not cache.tables:
+        raise CascadeError(f"{cache.path}: no detections cache; run `cascade detect` first")
+    return cache.to_frame()
+
+
+@dataclass
+class _Chunk:
+    video: str
+    frames: torch.Tensor  # (k, H, W, 3) uint8
+    numbers: torch.Tensor  # (k,) 1-based frame numbers
+    end: bool = False  # last chunk of the video: ``total`` frames were sent in all
+    total: int = 0
+    error: str | None = None
+
+
+class _DecodedChunks(IterableDataset):
+    """Each worker decodes its share of the videos into chunks of consecutive (strided) frames."""
+
+    def __init__(self, videos: list[tuple[str, str]], stride: int, chunk: int) -> None:
+        self.videos, self.stride, self.chunk = videos, stride, chunk
+
+    def __iter__(self) -> Iterator[_Chunk]:
+        import cv2
+
+        cv2.setNumThreads(1)
+        info = get_worker_info()
+        share = self.videos if info is None else self.videos[info.id :: info.num_workers]
+        for video, path in share:
+            yield from self._video(video, path)
+
+    def _video(self, video: str, path: str) -> Iterator[_Chunk]:
+        frames, numbers, total = [], [], 0
+        try:
+            for number, frame in iter_frames(path):
+                if (number - 1) % self.stride:
+                    continue
+                frames.append(frame)
+                numbers.append(number)
+                if len(frames) == self.chunk:
+                    yield self._pack(video, frames, numbers)
+                    total += len(frames)
+                    frames, numbers = [], []
+        except CascadeError as exc:
+            yield _Chunk(video, torch.empty(0), torch.empty(0), end=True, error=str(exc))
+            return
+        if frames:
+            total += len(frames)
+        last = self._pack(video, frames, numbers) if frames else _Chunk(video, torch.empty(0), torch.empty(0))
+        last.end, last.total = True, total
+        yield last
+
+    @staticmethod
+    def _pack(video: str, frames: list[np.ndarray], numbers: list[int]) -> _Chunk:
+        return _Chunk(video, torch.from_numpy(np.stack(frames)), torch.tensor(numbers, dtype=torch.int32))
+
+
+@dataclass
+class DetectReport:
+    """What a detect run did: counts, speed, and the videos it had to skip."""
+
+    cache: str
+    settings: dict
+    videos_done: int = 0
+    videos_cached: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        lines = [
+            f"detected {self.frames} frames of {self.videos_done} videos in {self.seconds:.1f} s "
+            f"({self.fps:.0f} frames/s); {self.videos_cached} videos were already cached",
+            f"cache: {self.cache} (model {self.settings['model']}, imgsz {self.settings['imgsz']}, "
+            f"stride {self.settings['stride']})",
+        ]
+        if self.failed:
+            lines.append(f"skipped {len(self.failed)} video(s) that could not be decoded:")
+            lines += [f"  {reason}" for reason in self.failed.values()]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {**self.__dict__, "fps": self.fps}
+
+
+class _Batcher:
+    """Collects decoded chunks by frame size, runs full batches, and assembles finished videos."""
+
+    def __init__(self, detector: Detector, batch: int) -> None:
+        self.detector, self.batch = detector, batch
+        self.pending: dict[tuple, list[_Chunk]] = {}
+        self.parts: dict[str, list[pd.DataFrame]] = {}
+        self.done_frames: dict[str, int] = {}
+        self.expected: dict[str, int] = {}
+        self.failed: dict[str, str] = {}
+        self.frames_finished = 0
+
+    def add(self, chunk: _Chunk) -> list[str]:
+        """Queue a chunk; return the videos that became complete."""
+        if chunk.error:
+            log.warning("skipping %s: %s", chunk.video, chunk.error)
+            self.failed[chunk.video] = chunk.error
+            self.parts.pop(chunk.video, None)
+            return []
+        if len(chunk.numbers):
+            key = tuple(chunk.frames.shape[1:])
+            self.pending.setdefault(key, []).append(chunk)
+            while sum(len(c.numbers) for c in self.pending.get(key, ())) >= self.batch:
+                self._run(key, self.batch)
+        if chunk.end:
+            self.expected[chunk.video] = chunk.total
+        return self._complete()
+
+    def flush(self) -> list[str]:
+        for key in list(self.pending):
+            while self.pending.get(key):
+                self._run(key, self.batch)
+        return self._complete()
+
+    def _run(self, key: tuple, size: int) -> None:
+        chunks, taken, videos, numbers, frames = self.pending[key], 0, [], [], []
+        while chunks and taken < size:
+            chunk = chunks[0]
+            take = min(size - taken, len(chunk.numbers))
+            frames.append(chunk.frames[:take])
+            numbers.append(chunk.numbers[:take].numpy())
+            videos += [chunk.video] * take
+            taken += take
+            if take == len(chunk.numbers):
+                chunks.pop(0)
+            else:
+                chunks[0] = _Chunk(chunk.video, chunk.frames[take:], chunk.numbers[take:], chunk.end, chunk.total)
+        if not chunks:
+            del self.pending[key]
+        batch = torch.cat(frames)
+        if self.detector.fixed_shape and len(batch) < size:  # a fixed-shape export recompiles on a new batch size
+            batch = torch.cat([batch, batch[-1:].expand(size - len(batch), *batch.shape[1:])])
+        found = self.detector(batch)
+        self._record(np.asarray(videos), np.concatenate(numbers), found)
+
+    def _record(self, videos: np.ndarray, numbers: np.ndarray, found) -> None:
+        real = found.image < len(numbers)
+        image = found.image[real]
+        boxes = pd.DataFrame(found.boxes[real], columns=["x1", "y1", "x2", "y2"])
+        boxes.insert(0, "conf", found.conf[real])
+        boxes.insert(0, "cls", found.cls[real].astype(np.int16))
+        boxes.insert(0, "frame", numbers[image].astype(np.int32))
+        boxes.insert(0, "video", videos[image])
+        empty = np.setdiff1d(np.arange(len(numbers)), image)
+        blanks = pd.DataFrame({"video": videos[empty], "frame": numbers[empty].astype(np.int32),
+                               "cls": np.int16(NO_BOX), "conf": np.float32(0)})
+        rows = pd.concat([boxes, blanks], ignore_index=True)
+        for video, part in rows.groupby("video", sort=False):
+            self.parts.setdefault(video, []).append(part)
+        for video, count in zip(*np.unique(videos, return_counts=True)):
+            self.done_frames[video] = self.done_frames.get(video, 0) + int(count)
+
+    def _complete(self) -> list[str]:
+        finished = [v for v, n in self.expected.items() if self.done_frames.get(v, 0) == n]
+        for video in finished:
+            self.frames_finished += self.expected.pop(video)
+            self.done_frames.pop(video, None)
+        return finished
+
+    def table(self, video: str) -> pa.Table:
+        parts = self.parts.pop(video, [])
+        rows = pd.concat(parts, ignore_index=True) if parts else SCHEMA.empty_table().to_pandas()
+        rows = rows.sort_values(["frame", "conf"], ascending=[True, False], kind="stable")
+        return pa.Table.from_pandas(rows, schema=SCHEMA, preserve_index=False)
+
+
+def detect_videos(
+    videos: Mapping[str, str | Path],
+    run_dir: str | Path,
+    weights: str | None = None,
+    imgsz: int = defaults.IMGSZ,
+    stride: int = defaults.STRIDE,
+    batch: int | None = None,
+    device: str = "auto",
+    workers: int | None = None,
+    detector: Detector | None = None,
+    frame_counts: Mapping[str, int] | None = None,
+    progress: bool = True,
+) -> DetectReport:
+    """Detect every (``stride``-th) frame of the videos not yet in ``run_dir``'s cache.
+
+    ``frame_counts`` (video -> frames, e.g. from videoset.csv) only sizes the progress bar; videos
+    it lacks are asked of their container.
+    """
+    if stride < 1:
+        raise CascadeError(f"--stride must be at least 1, got {stride}")
+    cache = DetectionCache(run_dir)
+    detector = detector or Detector(weights, imgsz=imgsz, device=device)
+    settings = {**detector.describe(), "stride": stride}
+    cache.check_settings(settings)
+    cached = cache.videos()
+    todo = [(v, str(p)) for v, p in sorted(videos.items()) if v not in cached]
+    report = DetectReport(str(cache.path), settings, videos_cached=len(videos) - len(todo))
+    if not todo:
+        return report
+    on_gpu = detector.device.type == "cuda"
+    batch = batch or (256 if on_gpu else 16)
+    workers = _default_workers(len(todo)) if workers is None else workers
+    loader = DataLoader(
+        _DecodedChunks(todo, stride, chunk=min(batch, 64)), batch_size=None, num_workers=workers,
+        pin_memory=on_gpu, multiprocessing_context="spawn" if workers else None,
+        prefetch_factor=4 if workers else None, persistent_workers=False,
+    )
+    batcher = _Batcher(detector, batch)
+    new: list[pa.Table] = []
+    last_commit = start = time.monotonic()
+    total = _expected_frames(todo, stride, frame_counts or {})
+    with tqdm(total=total, unit="frame", desc="detect", disable=not progress) as bar:
+        try:
+            for chunk in loader:
+                new += [batcher.table(v) for v in batcher.add(chunk)]
+                bar.update(len(chunk.numbers))
+                if new and time.monotonic() - last_commit > defaults.COMMIT_EVERY_S:
+                    cache.commit(new, settings)
+                    report.videos_done += len(new)
+                    new, last_commit = [], time.monotonic()
+            new += [batcher.table(v) for v in batcher.flush()]
+        finally:
+            cache.commit(new, settings)  # on an interrupt too: finished videos are never lost
+            report.videos_done += len(new)
+    report.frames = batcher.frames_finished
+    report.seconds = time.monotonic() - start
+    report.failed = batcher.failed
+    return report
+
+
+def _default_workers(n_videos: int) -> int:
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores - 2 if cores > 4 else cores - 1, n_videos))
+
+
+def _expected_frames(videos: list[tuple[str, str]], stride: int, known: Mapping[str, int]) -> int:
+    total = 0
+    for video, path in videos:
+        try:
+            total += -(-(known.get(video) or declared_frame_count(path)) // stride)
+        except CascadeError:  # a missing or unreadable video: reported when it is decoded
+            pass
+    return total
