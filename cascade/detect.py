@@ -358,3 +358,12 @@ def _expected_frames(videos: list[tuple[str, str]], stride: int, known: Mapping[
         except CascadeError:  # a missing or unreadable video: reported when it is decoded
             pass
     return total
+
+
+def detect_dataset(dataset, split: str, run_dir: str | Path, progress: bool = True, **options) -> DetectReport:
+    """Detect what the cache lacks for the labelled videos of a split of a dataset."""
+    videos = dataset.labelled_videos(split)
+    counts = getattr(dataset, "videos", None)
+    frame_counts = dict(zip(counts.video, counts.frames)) if counts is not None else None
+    return detect_videos(dict(zip(videos.video, videos.path)), run_dir, frame_counts=frame_counts,
+                         progress=progress, **options)

@@ -37,3 +37,24 @@ def emit(args: argparse.Namespace, result: Any) -> None:
         sys.stdout.write("\n")
     else:
         print(result.summary())
+
+
+def add_detect_options(parser: argparse.ArgumentParser) -> None:
+    """The detector's flags, for every command that may have to detect first."""
+    group = parser.add_argument_group("detection")
+    group.add_argument("--weights", default=None,
+                       help=f"YOLO weights (.pt, .yaml or exported folder); default ${defaults.WEIGHTS_ENV}, "
+                            f"else {defaults.DETECTOR_WEIGHTS} (downloaded by Ultralytics)")
+    group.add_argument("--imgsz", type=int, default=defaults.IMGSZ, help="detector input size (default: %(default)s)")
+    group.add_argument("--stride", type=int, default=defaults.STRIDE,
+                       help="detect every N-th frame (default: %(default)s, every frame)")
+    group.add_argument("--batch", type=int, default=None, help="frames per forward pass (default: 256 on GPU, 16 on CPU)")
+    group.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores - 2)")
+    group.add_argument("--conf", type=float, default=defaults.DETECT_CONF,
+                       help="detection confidence that counts towards a score (default: %(default)s)")
+
+
+def detect_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of cascade.detect.detect_videos taken from parsed flags."""
+    return {"weights": args.weights, "imgsz": args.imgsz, "stride": args.stride, "batch": args.batch,
+            "workers": args.workers, "device": args.device}
