@@ -176,6 +176,8 @@ class DetectReport:
     frames: int = 0
     seconds: float = 0.0
     failed: dict[str, str] = field(default_factory=dict)
+    mean_scores: dict[str, float] = field(default_factory=dict)  # filled by the CLI: mean actor score per group
+    scores_conf: float | None = None
 
     @property
     def fps(self) -> float:
@@ -188,6 +190,9 @@ class DetectReport:
             f"cache: {self.cache} (model {self.settings['model']}, imgsz {self.settings['imgsz']}, "
             f"stride {self.settings['stride']})",
         ]
+        if self.mean_scores:
+            shown = ", ".join(f"{g} {v:.3f}" for g, v in self.mean_scores.items())
+            lines.append(f"mean actor scores over the cache at conf {self.scores_conf}: {shown}")
         if self.failed:
             lines.append(f"skipped {len(self.failed)} video(s) that could not be decoded:")
             lines += [f"  {reason}" for reason in self.failed.values()]

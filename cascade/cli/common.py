@@ -39,8 +39,11 @@ def emit(args: argparse.Namespace, result: Any) -> None:
         print(result.summary())
 
 
-def add_detect_options(parser: argparse.ArgumentParser) -> None:
-    """The detector's flags, for every command that may have to detect first."""
+def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> None:
+    """The detector's flags, for every command that may have to detect first.
+
+    ``--conf`` is left out where the confidence is the one stored with the tuned thresholds.
+    """
     group = parser.add_argument_group("detection")
     group.add_argument("--weights", default=None,
                        help=f"YOLO weights (.pt, .yaml or exported folder); default ${defaults.WEIGHTS_ENV}, "
@@ -50,8 +53,9 @@ def add_detect_options(parser: argparse.ArgumentParser) -> None:
                        help="detect every N-th frame (default: %(default)s, every frame)")
     group.add_argument("--batch", type=int, default=None, help="frames per forward pass (default: 256 on GPU, 16 on CPU)")
     group.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores - 2)")
-    group.add_argument("--conf", type=float, default=defaults.DETECT_CONF,
-                       help="detection confidence that counts towards a score (default: %(default)s)")
+    if conf:
+        group.add_argument("--conf", type=float, default=defaults.DETECT_CONF,
+                           help="detection confidence that counts towards a score (default: %(default)s)")
 
 
 def detect_options(args: argparse.Namespace) -> dict:

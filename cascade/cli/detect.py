@@ -21,4 +21,13 @@ def run(args: argparse.Namespace) -> None:
 
     report = detect_dataset(open_dataset(args.data), args.split, args.run_dir, progress=not args.json,
                             **detect_options(args))
+    report.mean_scores, report.scores_conf = mean_scores(args.run_dir, args.conf), args.conf
     emit(args, report)
+
+
+def mean_scores(run_dir, conf: float) -> dict[str, float]:
+    """Mean actor score per group over the cached videos, at the chosen confidence."""
+    from cascade.detect import load_detections
+    from cascade.scores import group_scores
+
+    return group_scores(load_detections(run_dir), conf).mean().round(3).to_dict()

@@ -1,14 +1,34 @@
-"""Placeholder until the action stage lands."""
+"""``cascade train-head --actor dog``: train one group's ResNet-34 action head."""
+
+from __future__ import annotations
+
 import argparse
 
-from cascade.errors import CascadeError
+from cascade import defaults
+from cascade.cli.common import add_common, emit
 
-HELP = "not yet built"
+HELP = "train one actor's ResNet-34 action head on the annotated train frames; writes RUN/heads/<group>.pt"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    add_common(parser)
+    parser.add_argument("--actor", required=True,
+                        help="adult, baby (both the person head), ball, bird, car, cat or dog")
+    parser.add_argument("--epochs", type=int, default=defaults.EPOCHS, help="(default: %(default)s)")
+    parser.add_argument("--batch", type=int, default=defaults.BATCH, help="(default: %(default)s, the seed's)")
+    parser.add_argument("--lr", type=float, default=defaults.LR, help="SGD learning rate (default: %(default)s)")
+    parser.add_argument("--imgsz", type=int, default=defaults.HEAD_IMGSZ, help="input size (default: %(default)s)")
+    parser.add_argument("--crop", action=argparse.BooleanOptionalAction, default=False,
+                        help="feed the actor's padded box instead of the whole frame (default: whole frame)")
+    parser.add_argument("--pretrained", choices=("imagenet", "none"), default=defaults.PRETRAINED,
+                        help="initial weights (default: %(default)s; falls back to random with a warning)")
+    parser.add_argument("--val-fraction", type=float, default=defaults.VAL_FRACTION,
+                        help="share of train videos held out to pick the best epoch (default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> None:
-    raise CascadeError("not yet built")
+    from cascade.models.training import train_head
+
+    report = train_head(args.data, args.run_dir, args.actor, args.epochs, args.batch, args.lr, args.imgsz,
+                        args.crop, args.pretrained, args.val_fraction, args.device, args.seed, progress=not args.json)
+    emit(args, report)
