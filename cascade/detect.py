@@ -299,12 +299,14 @@ def detect_videos(
     workers: int | None = None,
     detector: Detector | None = None,
     frame_counts: Mapping[str, int] | None = None,
+    commit_every: float = defaults.COMMIT_EVERY_S,
     progress: bool = True,
 ) -> DetectReport:
     """Detect every (``stride``-th) frame of the videos not yet in ``run_dir``'s cache.
 
     ``frame_counts`` (video -> frames, e.g. from videoset.csv) only sizes the progress bar; videos
-    it lacks are asked of their container.
+    it lacks are asked of their container. Finished videos are committed at least every
+    ``commit_every`` seconds.
     """
     if stride < 1:
         raise CascadeError(f"--stride must be at least 1, got {stride}")
@@ -334,7 +336,7 @@ def detect_videos(
             for chunk in loader:
                 new += [batcher.table(v) for v in batcher.add(chunk)]
                 bar.update(len(chunk.numbers))
-                if new and time.monotonic() - last_commit > defaults.COMMIT_EVERY_S:
+                if new and time.monotonic() - last_commit >= commit_every:
                     cache.commit(new, settings)
                     report.videos_done += len(new)
                     new, last_commit = [], time.monotonic()
