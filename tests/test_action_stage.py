@@ -1,0 +1,132 @@
+"""End to end on the sample release, tiny sizes: tune -> train two heads -> predict -> evaluate."""
+
+import json
+import logging
+
+import pytest
+import torch
+
+from cascade.cli.main import main
+from cascade.errors import CascadeError
+from cascade.labels import VALID_PAIRS, group
+from cascade.models.heads import build_head, load_head
+from conftest import CLIPS, WEIGHTS
+
+TINY = ["--epochs", "1", "--batch", "8", "--imgsz", "64", "--pretrained", "none", "--device", "cpu"]
+
+
+def _cli(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, detected_run, sample_release):
+    import shutil
+
+    run = tmp_path_factory.mktemp("trained") / "run"
+    shutil.copytree(detected_run, run)
+    common = ["--data", sample_release, "--run-dir", run]
+    assert main([str(a) for a in ["tune-thresholds", *common, "--weights", WEIGHTS, "--device", "cpu",
+                                  "--particles", "10", "--iters", "3", "--restarts", "1"]]) == 0
+    for actor in ("dog", "adult"):
+        assert main([str(a) for a in ["train-head", "--actor", actor, *common, *TINY, "--val-fraction", "0.5"]]) == 0
+    return run
+
+
+def test_checkpoints_carry_their_metadata(trained_run):
+    for name in ("dog", "person"):
+        checkpoint = torch.load(trained_run / "heads" / f"{name}.pt", weights_only=True)
+        meta = checkpoint["meta"]
+        assert meta["group"] == name and meta["pairs"] == list(group(name).pairs)
+        assert meta["imgsz"] == 64 and meta["crop"] is False and meta["init"] == "random"
+        assert meta["args"]["epochs"] == 1 and meta["args"]["seed"] == 0 and "metrics" in meta
+        assert checkpoint["state_dict"]["fc.weight"].shape == (len(group(name).pairs), 512)
+
+
+def test_training_one_head_leaves_the_others_untouched(trained_run, sample_release, capsys):
+    dog_before = (trained_run / "heads" / "dog.pt").read_bytes()
+    code, out, _ = _cli(capsys, "train-head", "--actor", "cat", "--data", sample_release, "--run-dir", trained_run,
+                        *TINY, "--json")
+    assert code == 0 and json.loads(out)["group"] == "cat"
+    assert (trained_run / "heads" / "dog.pt").read_bytes() == dog_before
+
+
+def test_same_seed_gives_the_same_head(tmp_path, sample_release):
+    for run in ("a", "b"):
+        assert main([str(a) for a in ["train-head", "--actor", "bird", "--data", sample_release,
+                                      "--run-dir", tmp_path / run, *TINY, "--seed", "5"]]) == 0
+    a = torch.load(tmp_path / "a" / "heads" / "bird.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b" / "heads" / "bird.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_predict_a_real_clip(trained_run, sample_release, capsys):
+    code, out, _ = _cli(capsys, "predict", sample_release / "clips320H" / "walk_b.mp4", "--run-dir", trained_run,
+                        "--weights", WEIGHTS, "--device", "cpu", "--json", "--frames", "2,10")
+    assert code == 0
+    result = json.loads(out)
+    assert result["frames"] == [2, 10] and result["scores"]["person"] > 0.5
+    assert result["labels"] and all(label["pair"] in VALID_PAIRS for label in result["labels"])
+    person = next(l for l in result["labels"] if l["pair"] // 10 in (1, 2))
+    assert 0 < person["confidence"] <= 1
+    for present, command in result["untrained"].items():
+        assert f"--actor {present}" in command
+
+
+def test_evaluate_writes_its_tables(trained_run, sample_release, capsys):
+    code, out, _ = _cli(capsys, "evaluate", "--data", sample_release, "--run-dir", trained_run,
+                        "--weights", WEIGHTS, "--device", "cpu", "--json")
+    assert code == 0
+    tables = json.loads(out)["tables"]
+    overall = tables["overall"][0]
+    assert overall["frames"] == 18 and 0 <= overall["f1"] <= 1
+    assert {row["index"] for row in tables["heads"]} >= {"dog", "person"}
+    actors = {row["index"]: row for row in tables["actors"]}
+    assert actors["per-video"]["videos"] == 6 and actors["per-video"]["recall"] > 0.5
+    for name in ("overall", "actors", "heads", "pairs", "frames"):
+        assert (trained_run / "evaluate" / f"{name}.csv").stat().st_size > 0
+    predicted = " ".join((trained_run / "evaluate" / "frames.csv").read_text().splitlines()[1:])
+    assert "horse" not in predicted
+
+
+def test_a_cat_head_is_refused_as_the_dog_head(trained_run, tmp_path):
+    with pytest.raises(CascadeError, match="holds the 'cat' head, not the 'dog' head"):
+        load_head(trained_run / "heads" / "cat.pt", group("dog"))
+    garbage = tmp_path / "dog.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(CascadeError, match="not a cascade head checkpoint"):
+        load_head(garbage, group("dog"))
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["train-head", "--actor", "horse"], "unknown actor 'horse'; valid: person, ball"),
+    (["train-head", "--actor", "car"], "no training frames show a car"),
+])
+def test_train_head_bad_input(args, needle, sample_release, tmp_path, capsys):
+    code, _, err = _cli(capsys, *args, "--data", sample_release, "--run-dir", tmp_path, *TINY)
+    assert code == 2 and needle in err and err.count("\n") == 1
+
+
+def test_run_dir_without_heads_or_thresholds(tmp_path, sample_release, trained_run, capsys):
+    code, _, err = _cli(capsys, "predict", CLIPS / "bikes.mp4", "--run-dir", tmp_path)
+    assert code == 2 and "no action heads" in err and "cascade train-head" in err
+    code, _, err = _cli(capsys, "evaluate", "--data", sample_release, "--run-dir", tmp_path / "x")
+    assert code == 2 and "no thresholds; run `cascade tune-thresholds` first" in err
+
+
+def test_predict_an_undecodable_video(trained_run, capsys):
+    code, _, err = _cli(capsys, "predict", CLIPS / "tree.avi", "--run-dir", trained_run, "--weights", WEIGHTS,
+                        "--device", "cpu")
+    assert code == 2 and "tree.avi: truncated" in err
+
+
+def test_imagenet_weights_or_a_clear_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        model, init = build_head(group("ball"), "imagenet")
+    assert model.fc.out_features == 4
+    if init == "random":  # no network and no cached torchvision weights on this machine
+        assert "RANDOM weights" in caplog.text and "--pretrained none" in caplog.text
+    else:
+        assert init == "imagenet" and not caplog.text
