@@ -292,7 +292,7 @@ def detect_videos(
     videos: Mapping[str, str | Path],
     run_dir: str | Path,
     weights: str | None = None,
-    imgsz: int = defaults.IMGSZ,
+    imgsz: int | None = None,
     stride: int = defaults.STRIDE,
     batch: int | None = None,
     device: str = "auto",

@@ -64,7 +64,7 @@ class Cascade:
     """Detector + thresholds + heads, as a run directory holds them."""
 
     def __init__(self, run_dir: str | Path = defaults.RUN_DIR, weights: str | None = None,
-                 imgsz: int = defaults.IMGSZ, device: str = "auto", n_frames: int = defaults.PREDICT_FRAMES,
+                 imgsz: int | None = None, device: str = "auto", n_frames: int = defaults.PREDICT_FRAMES,
                  batch: int | None = None, workers: int | None = 0) -> None:
         self.run_dir = Path(run_dir)
         self.weights, self.imgsz, self.device, self.n_frames = weights, imgsz, device, n_frames

@@ -48,7 +48,8 @@ def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> No
     group.add_argument("--weights", default=None,
                        help=f"YOLO weights (.pt, .yaml or exported folder); default ${defaults.WEIGHTS_ENV}, "
                             f"else {defaults.DETECTOR_WEIGHTS} (downloaded by Ultralytics)")
-    group.add_argument("--imgsz", type=int, default=defaults.IMGSZ, help="detector input size (default: %(default)s)")
+    group.add_argument("--imgsz", type=int, default=None,
+                       help=f"detector input size (default: {defaults.IMGSZ}; exports with a fixed size use theirs)")
     group.add_argument("--stride", type=int, default=defaults.STRIDE,
                        help="detect every N-th frame (default: %(default)s, every frame)")
     group.add_argument("--batch", type=int, default=None, help="frames per forward pass (default: 256 on GPU, 16 on CPU)")

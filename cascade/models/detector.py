@@ -78,7 +78,8 @@ def load_backend(weights: str, device: torch.device, half: bool):
             f"cannot load detector weights {weights!r}: {exc}; pass --weights PATH to a YOLO .pt file or "
             f"exported model folder (or set {defaults.WEIGHTS_ENV})"
         ) from None
-    return AutoBackend(model, device=device, fp16=half, fuse=True, verbose=False)
+    backend = AutoBackend(model, device=device, fp16=half, fuse=True, verbose=False)
+    return backend.eval()  # a model built from a YAML starts in training mode; predict evaluates too
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class Detector:
     def __init__(
         self,
         weights: str | os.PathLike[str] | None = None,
-        imgsz: int = defaults.IMGSZ,
+        imgsz: int | None = None,
         device: str = "auto",
         keep_conf: float = defaults.KEEP_CONF,
         iou: float = defaults.NMS_IOU,
@@ -154,10 +155,10 @@ class Detector:
         self.fixed_shape = self.format != "pt" and not getattr(self.backend, "dynamic", False)
         if self.fixed_shape:
             self.imgsz = tuple(int(v) for v in self.backend.imgsz)
-            if self.imgsz != (imgsz, imgsz):
+            if imgsz is not None and self.imgsz != (imgsz, imgsz):
                 log.warning("%s has a fixed input size %s; --imgsz %s does not apply", self.weights, self.imgsz, imgsz)
         else:
-            self.imgsz = tuple(check_imgsz(imgsz, stride=self.stride, min_dim=2))
+            self.imgsz = tuple(check_imgsz(imgsz or defaults.IMGSZ, stride=self.stride, min_dim=2))
         self.keep_conf, self.iou, self.max_det = keep_conf, iou, max_det
         self.classes = torch.tensor(COCO_CLASSES, device=self.device)
 
