@@ -42,6 +42,8 @@ from cascade.data.frames import declared_frame_count, iter_frames
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
 from cascade.models.detector import Detector
+from cascade.models.device import select_device
+from cascade.workers import default_workers, worker_context
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +189,7 @@ class DetectReport:
         lines = [
             f"detected {self.frames} frames of {self.videos_done} videos in {self.seconds:.1f} s "
             f"({self.fps:.0f} frames/s); {self.videos_cached} videos were already cached",
-            f"cache: {self.cache} (model {self.settings['model']}, imgsz {self.settings['imgsz']}, "
+            f"cache: {self.cache} (model {self.settings.get('model')}, imgsz {self.settings.get('imgsz')}, "
             f"stride {self.settings['stride']})",
         ]
         if self.mean_scores:
@@ -311,29 +313,33 @@ def detect_videos(
     if stride < 1:
         raise CascadeError(f"--stride must be at least 1, got {stride}")
     cache = DetectionCache(run_dir)
+    cached = cache.videos()
+    todo = [(v, str(p)) for v, p in sorted(videos.items()) if v not in cached]
+    if not todo and detector is None:
+        settings = {**(cache.meta or {}), "stride": stride}
+        return DetectReport(str(cache.path), settings, videos_cached=len(videos))
+    on_gpu = detector.device.type == "cuda" if detector else select_device(device).type == "cuda"
+    batch = batch or (256 if on_gpu else 4)
+    workers = default_workers(len(todo)) if workers is None else workers
+    loader = DataLoader(
+        _DecodedChunks(todo, stride, chunk=min(batch, 64)), batch_size=None, num_workers=workers,
+        pin_memory=on_gpu, multiprocessing_context=worker_context() if workers else None,
+        prefetch_factor=4 if workers else None,
+    )
+    chunks = iter(loader)  # start decoding (and fork, before CUDA is touched) while the model loads
     detector = detector or Detector(weights, imgsz=imgsz, device=device)
     settings = {**detector.describe(), "stride": stride}
     cache.check_settings(settings)
-    cached = cache.videos()
-    todo = [(v, str(p)) for v, p in sorted(videos.items()) if v not in cached]
     report = DetectReport(str(cache.path), settings, videos_cached=len(videos) - len(todo))
     if not todo:
         return report
-    on_gpu = detector.device.type == "cuda"
-    batch = batch or (256 if on_gpu else 16)
-    workers = _default_workers(len(todo)) if workers is None else workers
-    loader = DataLoader(
-        _DecodedChunks(todo, stride, chunk=min(batch, 64)), batch_size=None, num_workers=workers,
-        pin_memory=on_gpu, multiprocessing_context="spawn" if workers else None,
-        prefetch_factor=4 if workers else None, persistent_workers=False,
-    )
     batcher = _Batcher(detector, batch)
     new: list[pa.Table] = []
     last_commit = start = time.monotonic()
     total = _expected_frames(todo, stride, frame_counts or {})
     with tqdm(total=total, unit="frame", desc="detect", disable=not progress) as bar:
         try:
-            for chunk in loader:
+            for chunk in chunks:
                 new += [batcher.table(v) for v in batcher.add(chunk)]
                 bar.update(len(chunk.numbers))
                 if new and time.monotonic() - last_commit >= commit_every:
@@ -348,13 +354,6 @@ def detect_videos(
     report.seconds = time.monotonic() - start
     report.failed = batcher.failed
     return report
-
-
-def _default_workers(n_videos: int) -> int:
-    import os
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores - 2 if cores > 4 else cores - 1, n_videos))
 
 
 def _expected_frames(videos: list[tuple[str, str]], stride: int, known: Mapping[str, int]) -> int:

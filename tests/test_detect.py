@@ -141,7 +141,7 @@ def test_a_killed_run_keeps_its_cache_and_resumes(tmp_path, sample_release, dete
     frames = ["video", "frame"]
     assert full[frames].drop_duplicates().sort_values(frames).reset_index(drop=True).equals(
         reference[frames].drop_duplicates().sort_values(frames).reset_index(drop=True))  # nothing lost
-    rows = full.groupby("video").size() - reference.groupby("video").size()
-    assert rows.abs().max() <= 2  # nothing detected twice (a repeated video would double its rows);
-    # a box may flip at the 0.05 floor: frames share batches with other videos, in another order after a resume
+    rows = full.groupby("video").size() / reference.groupby("video").size()
+    assert rows.between(0.9, 1.1).all()  # nothing detected twice (a repeated video would double its rows);
+    # a few boxes may flip at the 0.05 floor: frames share batches with other videos, in another order after a resume
     assert np.allclose(group_scores(full, 0.5), group_scores(reference, 0.5), atol=1 / 24)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from cascade.metrics import sample_prf
 from cascade.models.device import select_device
 from cascade.models.heads import build_head, head_meta, head_path, save_head
 from cascade.models.inputs import head_input, normalise
+from cascade.workers import default_workers, worker_context
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +64,42 @@ def instance_table(frames: pd.DataFrame, group: Group) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["video", "path", "frame", "pair", "box", "frame_id"])
 
 
+def _video_inputs(job: tuple) -> list[np.ndarray]:
+    """Worker: decode one video's needed frames and return its head inputs (uint8 CHW arrays)."""
+    path, numbers, boxes, imgsz, pad = job
+    frames = read_frames(path, set(numbers))
+    return [head_input(frames[n], b, imgsz, pad).numpy() for n, b in zip(numbers, boxes)]
+
+
 def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool, pad: float,
-                   progress: bool = True) -> Samples:
-    """Decode every needed frame once (sequentially per video) and build the inputs."""
+                   progress: bool = True, workers: int | None = None) -> Samples:
+    """Decode every needed frame once, videos in parallel worker processes, and build the inputs."""
     if crop and not all(np.all(np.isfinite(b)) for b in instances.box):
         raise CascadeError("--crop needs a box for every instance; the labels give none for some (use --no-crop)")
+    instances = instances.sort_values(["path", "frame"], kind="stable").reset_index(drop=True)
+    jobs = [(path, rows.frame.tolist(), [b if crop else None for b in rows.box], imgsz, pad)
+            for path, rows in instances.groupby("path", sort=False)]
+    workers = default_workers(len(jobs)) if workers is None else workers
+    bar = tqdm(total=len(jobs), desc="decode", unit="video", disable=not progress)
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
+            per_video = [out for out in _progress(pool.map(_video_inputs, jobs, chunksize=4), bar)]
+    else:
+        per_video = [out for out in _progress(map(_video_inputs, jobs), bar)]
+    bar.close()
+    images = torch.from_numpy(np.stack([image for video in per_video for image in video]))
     column = {p: i for i, p in enumerate(group.pairs)}
-    images = []
-    for path, rows in tqdm(instances.groupby("path", sort=False), desc="decode", unit="video", disable=not progress):
-        frames = read_frames(path, rows.frame.unique())
-        images += [head_input(frames[r.frame], r.box if crop else None, imgsz, pad) for r in rows.itertuples()]
     targets = instances.pair.map(column).to_numpy().copy()
     frame_ids, frame_index = np.unique(instances.frame_id.to_numpy(), return_inverse=True)
     truth = np.zeros((len(frame_ids), len(group.pairs)), bool)
     truth[frame_index, targets] = True
-    return Samples(torch.stack(images), torch.as_tensor(targets), frame_index, truth)
+    return Samples(images, torch.as_tensor(targets), frame_index, truth)
+
+
+def _progress(results, bar: tqdm):
+    for result in results:
+        bar.update()
+        yield result
 
 
 @dataclass
@@ -128,7 +151,7 @@ def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch
     model.train()
     cuda = device.type == "cuda"
     loss_fn, total = nn.CrossEntropyLoss(), 0.0
-    order = torch.randperm(len(samples.targets), generator=generator)
+    order = torch.randperm(len(samples.targets), generator=generator).to(samples.images.device)
     for start in range(0, len(order), batch):
         idx = order[start : start + batch]
         x = normalise(samples.images[idx], device, channels_last=cuda)
@@ -181,6 +204,9 @@ def train_head(
     start = time.monotonic()
     train = decode_samples(train_inst, group, imgsz, crop, defaults.CROP_PAD, progress)
     val = decode_samples(val_inst, group, imgsz, crop, defaults.CROP_PAD, progress) if len(val_inst) else None
+    if torch_device.type == "cuda":  # decoded inputs live on the GPU for all epochs
+        for samples in filter(None, (train, val)):
+            samples.images, samples.targets = samples.images.to(torch_device), samples.targets.to(torch_device)
 
     torch.manual_seed(seed)
     model, init = build_head(group, pretrained)
