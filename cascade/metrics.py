@@ -31,14 +31,24 @@ def sample_prf(pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """Challenge P, R, F1 of indicator arrays (..., N, C) against (N, C); returns arrays (...)."""
     pred = np.asarray(pred, dtype=bool)
     true = np.asarray(true, dtype=bool)
-    hits = np.logical_and(pred, true).sum(-1, dtype=np.float64)
-    n_pred = pred.sum(-1, dtype=np.float64)
-    n_true = np.broadcast_to(true.sum(-1, dtype=np.float64), hits.shape)
+    return prf_from_counts(np.logical_and(pred, true).sum(-1), pred.sum(-1), true.sum(-1))
+
+
+def prf_from_counts(hits: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray):
+    """The challenge averages from per-sample counts |x & y|, |x|, |y| (arrays (..., N))."""
+    return tuple(values.mean(-1) for values in per_sample_prf(hits, n_pred, n_true))
+
+
+def per_sample_prf(hits: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray):
+    """Each sample's P, R and F1 from its counts (the formula in the module docstring)."""
+    hits = np.asarray(hits, dtype=np.float64)
+    n_pred = np.asarray(n_pred, dtype=np.float64)
+    n_true = np.broadcast_to(np.asarray(n_true, dtype=np.float64), hits.shape)
     empty = n_true == 0
     precision = hits / (n_pred + EPS)
     recall = np.where(empty, n_pred == 0, hits / np.where(empty, 1, n_true))
     f1 = np.where(empty, n_pred == 0, 2 * hits / np.where(empty, 1, n_pred + n_true))
-    return precision.mean(-1), recall.mean(-1), f1.mean(-1)
+    return precision, recall, f1
 
 
 def class_table(pred: np.ndarray, true: np.ndarray, names: Sequence[str]) -> pd.DataFrame:

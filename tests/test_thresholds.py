@@ -7,6 +7,7 @@ import pytest
 from cascade.cli.main import main
 from cascade.data import open_dataset
 from cascade.errors import CascadeError
+from cascade.metrics import sample_prf
 from cascade.thresholds import Thresholds, load_thresholds, save_thresholds
 from cascade.thresholds.fitness import swarm_cost
 from cascade.thresholds.tune import constant_baseline, grid_search, tune_pso
@@ -20,12 +21,16 @@ def train_scores(detected_run, sample_release):
     return scores.to_numpy(), truth
 
 
-def test_swarm_cost_equals_a_loop_over_particles():
+def test_swarm_cost_equals_the_challenge_formula_per_particle():
     rng = np.random.default_rng(1)
     scores, truth = rng.random((200, 6)), rng.random((200, 6)) < 0.3
+    truth[:5] = False  # videos with no actor take the metric's empty-truth branch
     swarm = rng.uniform(0.1, 0.4, (40, 6))
-    loop = [swarm_cost(p[None], scores, truth, "prf1")[0] for p in swarm]
+    loop = [-np.prod(sample_prf(scores >= p, truth)) for p in swarm]
     assert np.allclose(swarm_cost(swarm, scores, truth, "prf1"), loop)
+    nine = rng.random((50, 9)), rng.random((50, 9)) < 0.3  # more groups than a byte holds: generic path
+    assert np.allclose(swarm_cost(swarm[:, :1].repeat(9, 1), *nine, "f1"),
+                       [-sample_prf(nine[0] >= p, nine[1])[2] for p in swarm[:, :1].repeat(9, 1)])
     p_only = swarm_cost(swarm, scores, truth, "p")
     assert p_only.shape == (40,) and (p_only <= 0).all()
 

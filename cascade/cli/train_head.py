@@ -22,6 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="feed the actor's padded box instead of the whole frame (default: whole frame)")
     parser.add_argument("--pretrained", choices=("imagenet", "none"), default=defaults.PRETRAINED,
                         help="initial weights (default: %(default)s; falls back to random with a warning)")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                        help="on CUDA, bf16 autocast and channels-last memory (default: on; off = the seed's fp32)")
     parser.add_argument("--val-fraction", type=float, default=defaults.VAL_FRACTION,
                         help="share of train videos held out to pick the best epoch (default: %(default)s)")
 
@@ -30,5 +32,6 @@ def run(args: argparse.Namespace) -> None:
     from cascade.models.training import train_head
 
     report = train_head(args.data, args.run_dir, args.actor, args.epochs, args.batch, args.lr, args.imgsz,
-                        args.crop, args.pretrained, args.val_fraction, args.device, args.seed, progress=not args.json)
+                        args.crop, args.pretrained, args.val_fraction, args.device, args.seed, args.amp,
+                        progress=not args.json)
     emit(args, report)

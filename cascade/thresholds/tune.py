@@ -19,7 +19,7 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -83,8 +83,13 @@ def tune_pso(
     bounds: tuple[float, float] = defaults.PSO_BOUNDS,
     seed: int = defaults.SEED,
     options: dict | None = None,
+    cost: Callable[..., np.ndarray] = swarm_cost,
 ) -> TuneResult:
-    """Best of ``restarts`` seeded GlobalBestPSO runs; same seed, same thresholds."""
+    """Best of ``restarts`` seeded GlobalBestPSO runs; same seed, same thresholds.
+
+    ``cost(thresholds, scores=, truth=, fitness=)`` maps a (particles, groups) swarm to one cost per
+    particle; the default scores the whole swarm in array operations.
+    """
     check_fitness(fitness)
     _check(scores, truth, bounds)
     if particles < 1 or iters < 1 or restarts < 1:
@@ -100,12 +105,12 @@ def tune_pso(
                 from pyswarms.single import GlobalBestPSO
 
                 optimizer = GlobalBestPSO(particles, n_groups, dict(options or defaults.PSO_OPTIONS), bounds=box)
-            cost, position = optimizer.optimize(
-                swarm_cost, iters, verbose=False, scores=scores, truth=truth, fitness=fitness
+            reached, position = optimizer.optimize(
+                cost, iters, verbose=False, scores=scores, truth=truth, fitness=fitness
             )
             history.append([float(c) for c in optimizer.cost_history])
-            if cost < best_cost:
-                best_cost, best_position = cost, position
+            if reached < best_cost:
+                best_cost, best_position = reached, position
     finally:
         np.random.set_state(saved_state)
     return TuneResult.scored("pso", best_position, scores, truth, fitness, history)
