@@ -205,12 +205,17 @@ class DetectReport:
 
 
 class _Batcher:
-    """Collects decoded chunks by frame size, runs full batches, and assembles finished videos."""
+    """Collects decoded chunks by frame size, runs full batches, and assembles finished videos.
+
+    Chunks are moved to the detector's device as they arrive (from pinned memory, asynchronously),
+    so a batch is concatenated on the device; results stay numpy arrays per video until the video
+    is finished and becomes one Arrow table.
+    """
 
     def __init__(self, detector: Detector, batch: int) -> None:
         self.detector, self.batch = detector, batch
         self.pending: dict[tuple, list[_Chunk]] = {}
-        self.parts: dict[str, list[pd.DataFrame]] = {}
+        self.found: dict[str, list[tuple[np.ndarray, ...]]] = {}
         self.done_frames: dict[str, int] = {}
         self.expected: dict[str, int] = {}
         self.failed: dict[str, str] = {}
@@ -221,13 +226,14 @@ class _Batcher:
         if chunk.error:
             log.warning("skipping %s: %s", chunk.video, chunk.error)
             self.failed[chunk.video] = chunk.error
-            self.parts.pop(chunk.video, None)
+            self.found.pop(chunk.video, None)
             return []
         if len(chunk.numbers):
+            chunk.frames = chunk.frames.to(self.detector.device, non_blocking=True)
             key = tuple(chunk.frames.shape[1:])
             self.pending.setdefault(key, []).append(chunk)
             while sum(len(c.numbers) for c in self.pending.get(key, ())) >= self.batch:
-                self._run(key, self.batch)
+                self._run(key)
         if chunk.end:
             self.expected[chunk.video] = chunk.total
         return self._complete()
@@ -235,17 +241,17 @@ class _Batcher:
     def flush(self) -> list[str]:
         for key in list(self.pending):
             while self.pending.get(key):
-                self._run(key, self.batch)
+                self._run(key)
         return self._complete()
 
-    def _run(self, key: tuple, size: int) -> None:
-        chunks, taken, videos, numbers, frames = self.pending[key], 0, [], [], []
-        while chunks and taken < size:
+    def _take(self, key: tuple) -> tuple[torch.Tensor, list[tuple[str, np.ndarray]]]:
+        """Up to one batch of frames of this size, and (video, frame numbers) for each piece."""
+        chunks, frames, pieces, taken = self.pending[key], [], [], 0
+        while chunks and taken < self.batch:
             chunk = chunks[0]
-            take = min(size - taken, len(chunk.numbers))
+            take = min(self.batch - taken, len(chunk.numbers))
             frames.append(chunk.frames[:take])
-            numbers.append(chunk.numbers[:take].numpy())
-            videos += [chunk.video] * take
+            pieces.append((chunk.video, chunk.numbers[:take].numpy()))
             taken += take
             if take == len(chunk.numbers):
                 chunks.pop(0)
@@ -253,28 +259,24 @@ class _Batcher:
                 chunks[0] = _Chunk(chunk.video, chunk.frames[take:], chunk.numbers[take:], chunk.end, chunk.total)
         if not chunks:
             del self.pending[key]
-        batch = torch.cat(frames)
-        if self.detector.fixed_shape and len(batch) < size:  # a fixed-shape export recompiles on a new batch size
-            batch = torch.cat([batch, batch[-1:].expand(size - len(batch), *batch.shape[1:])])
-        found = self.detector(batch)
-        self._record(np.asarray(videos), np.concatenate(numbers), found)
+        return torch.cat(frames), pieces
 
-    def _record(self, videos: np.ndarray, numbers: np.ndarray, found) -> None:
-        real = found.image < len(numbers)
-        image = found.image[real]
-        boxes = pd.DataFrame(found.boxes[real], columns=["x1", "y1", "x2", "y2"])
-        boxes.insert(0, "conf", found.conf[real])
-        boxes.insert(0, "cls", found.cls[real].astype(np.int16))
-        boxes.insert(0, "frame", numbers[image].astype(np.int32))
-        boxes.insert(0, "video", videos[image])
-        empty = np.setdiff1d(np.arange(len(numbers)), image)
-        blanks = pd.DataFrame({"video": videos[empty], "frame": numbers[empty].astype(np.int32),
-                               "cls": np.int16(NO_BOX), "conf": np.float32(0)})
-        rows = pd.concat([boxes, blanks], ignore_index=True)
-        for video, part in rows.groupby("video", sort=False):
-            self.parts.setdefault(video, []).append(part)
-        for video, count in zip(*np.unique(videos, return_counts=True)):
-            self.done_frames[video] = self.done_frames.get(video, 0) + int(count)
+    def _run(self, key: tuple) -> None:
+        batch, pieces = self._take(key)
+        real = len(batch)
+        if self.detector.fixed_shape and real < self.batch:  # a fixed-shape export recompiles on a new batch size
+            batch = torch.cat([batch, batch[-1:].expand(self.batch - real, *batch.shape[1:])])
+        found = self.detector(batch)
+        offset = 0
+        for video, numbers in pieces:
+            mine = (found.image >= offset) & (found.image < offset + len(numbers))
+            local = found.image[mine] - offset
+            empty = np.setdiff1d(np.arange(len(numbers)), local)
+            self.found.setdefault(video, []).append(
+                (numbers[local], found.cls[mine], found.conf[mine], found.boxes[mine], numbers[empty])
+            )
+            self.done_frames[video] = self.done_frames.get(video, 0) + len(numbers)
+            offset += len(numbers)
 
     def _complete(self) -> list[str]:
         finished = [v for v, n in self.expected.items() if self.done_frames.get(v, 0) == n]
@@ -284,10 +286,18 @@ class _Batcher:
         return finished
 
     def table(self, video: str) -> pa.Table:
-        parts = self.parts.pop(video, [])
-        rows = pd.concat(parts, ignore_index=True) if parts else SCHEMA.empty_table().to_pandas()
-        rows = rows.sort_values(["frame", "conf"], ascending=[True, False], kind="stable")
-        return pa.Table.from_pandas(rows, schema=SCHEMA, preserve_index=False)
+        """The finished video's rows: boxes, plus one NO_BOX row per empty frame, by frame then confidence."""
+        parts = self.found.pop(video, [])
+        frames = np.concatenate([p[0] for p in parts] + [p[4] for p in parts]).astype(np.int32)
+        n_boxes = sum(len(p[0]) for p in parts)
+        n_empty = len(frames) - n_boxes
+        cls = np.concatenate([p[1] for p in parts] + [np.full(n_empty, NO_BOX)]).astype(np.int16)
+        conf = np.concatenate([p[2] for p in parts] + [np.zeros(n_empty)]).astype(np.float32)
+        boxes = np.concatenate([p[3] for p in parts] + [np.full((n_empty, 4), np.nan)]).astype(np.float32)
+        order = np.lexsort((-conf, frames))
+        columns = [pa.array(np.full(len(frames), video)), frames[order], cls[order], conf[order],
+                   *(boxes[order, i] for i in range(4))]
+        return pa.Table.from_arrays([pa.array(c) for c in columns], schema=SCHEMA)
 
 
 def detect_videos(

@@ -1,8 +1,9 @@
 """How cascade starts worker processes for decoding.
 
-Forking is cheap (workers start in milliseconds, sharing the parent's imports) but unsafe once the
-parent has initialised CUDA; spawning is always safe but each worker re-imports torch and OpenCV
-(seconds). So: fork while CUDA is untouched, spawn after.
+Workers only decode video with OpenCV and numpy; they never touch CUDA. Forking is therefore safe
+even after the parent has initialised CUDA (PyTorch's DataLoader forks in the same situation) and
+starts workers in milliseconds, where spawning re-imports torch and OpenCV in every worker
+(seconds each). Spawn is used only where fork does not exist.
 """
 
 from __future__ import annotations
@@ -10,12 +11,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-import torch
-
 
 def worker_context() -> multiprocessing.context.BaseContext:
-    method = "fork" if os.name == "posix" and not torch.cuda.is_initialized() else "spawn"
-    return multiprocessing.get_context(method)
+    return multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
 
 
 def available_cores() -> int:

@@ -45,7 +45,7 @@ def test_gpu_letterbox_matches_ultralytics(gpu_detector, sample_release):
     ours, _ = gpu_detector.preprocess(torch.from_numpy(frames))
     box = LetterBox(gpu_detector.imgsz, auto=True, stride=gpu_detector.stride)
     theirs = np.stack([box(image=f)[:, :, ::-1].transpose(2, 0, 1) for f in frames]) / 255.0
-    assert ours.shape == theirs.shape and ours.shape[2:] == (192, 320)
+    assert ours.shape == theirs.shape and ours.shape[2] % 32 == 0 and ours.shape[3] == 320
     diff = np.abs(ours.float().cpu().numpy() - theirs) * 255
     assert diff.mean() < 0.5 and diff.max() <= 3  # bilinear on the GPU vs OpenCV's fixed point
 
@@ -58,8 +58,9 @@ def test_gpu_batched_nms_matches_ultralytics(gpu_detector, sample_release):
     x, _ = gpu_detector.preprocess(torch.from_numpy(_frames(sample_release)))
     prediction = gpu_detector.backend(x)
     prediction = (prediction[0] if isinstance(prediction, (list, tuple)) else prediction).float()
-    conf = float(prediction[:, 4:].amax(1).flatten().quantile(0.97))  # random weights: pick a busy threshold
     classes = torch.tensor(COCO_CLASSES, device="cuda")
+    best, label = prediction[:, 4:].max(1)
+    conf = float(best[torch.isin(label, classes)].quantile(0.5))  # random weights: a threshold with many boxes
     theirs = non_max_suppression(prediction, conf, 0.7, classes=list(COCO_CLASSES), max_det=300)
     image, boxes, scores, labels = batched_nms(prediction, conf, 0.7, classes, 300)
     assert sum(len(t) for t in theirs) > 0

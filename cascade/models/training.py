@@ -83,9 +83,10 @@ def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool
     bar = tqdm(total=len(jobs), desc="decode", unit="video", disable=not progress)
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
-            per_video = [out for out in _progress(pool.map(_video_inputs, jobs, chunksize=4), bar)]
+            chunk = max(1, len(jobs) // (4 * workers))
+            per_video = list(_progress(pool.map(_video_inputs, jobs, chunksize=chunk), bar))
     else:
-        per_video = [out for out in _progress(map(_video_inputs, jobs), bar)]
+        per_video = list(_progress(map(_video_inputs, jobs), bar))
     bar.close()
     images = torch.from_numpy(np.stack([image for video in per_video for image in video]))
     column = {p: i for i, p in enumerate(group.pairs)}
