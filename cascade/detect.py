@@ -336,7 +336,7 @@ def detect_videos(
         pin_memory=on_gpu, multiprocessing_context=worker_context() if workers else None,
         prefetch_factor=4 if workers else None,
     )
-    chunks = iter(loader)  # start decoding (and fork, before CUDA is touched) while the model loads
+    chunks = iter(loader)  # start decoding while the model loads
     detector = detector or Detector(weights, imgsz=imgsz, device=device)
     settings = {**detector.describe(), "stride": stride}
     cache.check_settings(settings)

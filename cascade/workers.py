@@ -1,9 +1,10 @@
 """How cascade starts worker processes for decoding.
 
-Workers only decode video with OpenCV and numpy; they never touch CUDA. Forking is therefore safe
-even after the parent has initialised CUDA (PyTorch's DataLoader forks in the same situation) and
-starts workers in milliseconds, where spawning re-imports torch and OpenCV in every worker
-(seconds each). Spawn is used only where fork does not exist.
+Forking the main process is fast but unsafe once it runs threads: OpenCV's thread pool (or CUDA,
+or OpenVINO) can leave locks held in the child, which then deadlocks - seen on 16-core machines
+after the parent had used OpenCV. Spawning is safe but every worker re-imports torch and OpenCV
+(seconds each). A forkserver gets both: one clean, single-threaded server imports the decoding
+modules once, and workers are forked from it in milliseconds.
 """
 
 from __future__ import annotations
@@ -11,9 +12,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+#: Modules the fork server imports once, so that forked workers start with them loaded.
+PRELOAD = ["cascade.detect", "cascade.models.training"]
+
 
 def worker_context() -> multiprocessing.context.BaseContext:
-    return multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def available_cores() -> int:
