@@ -152,7 +152,8 @@ def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch
                     generator: torch.Generator, bar: tqdm, amp: bool = True) -> float:
     model.train()
     cuda = device.type == "cuda" and amp
-    loss_fn, total = nn.CrossEntropyLoss(), 0.0
+    loss_fn = nn.CrossEntropyLoss()
+    total = torch.zeros((), device=device)  # summed on the device: no GPU sync per step
     order = torch.randperm(len(samples.targets), generator=generator).to(samples.images.device)
     for start in range(0, len(order), batch):
         idx = order[start : start + batch]
@@ -163,9 +164,9 @@ def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-        total += loss.item() * len(idx)
+        total += loss.detach() * len(idx)
         bar.update(len(idx))
-    return total / max(len(order), 1)
+    return float(total) / max(len(order), 1)
 
 
 def split_frames(dataset, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -216,6 +217,7 @@ def train_head(
             samples.images, samples.targets = samples.images.to(torch_device), samples.targets.to(torch_device)
 
     torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = torch_device.type == "cuda"  # one input size: let cuDNN pick its kernels
     model, init = build_head(group, pretrained)
     model = model.to(torch_device)
     if torch_device.type == "cuda" and amp:
