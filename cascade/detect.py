@@ -34,11 +34,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from cascade import defaults
-from cascade.data.frames import declared_frame_count, iter_frames
+from cascade.data.decoding import DecodedChunks, _Chunk
+from cascade.data.frames import declared_frame_count
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
 from cascade.models.detector import Detector
@@ -114,57 +115,6 @@ def load_detections(run_dir: str | Path) -> pd.DataFrame:
     if not cache.tables:
         raise CascadeError(f"{cache.path}: no detections cache; run `cascade detect` first")
     return cache.to_frame()
-
-
-@dataclass
-class _Chunk:
-    video: str
-    frames: torch.Tensor  # (k, H, W, 3) uint8
-    numbers: torch.Tensor  # (k,) 1-based frame numbers
-    end: bool = False  # last chunk of the video: ``total`` frames were sent in all
-    total: int = 0
-    error: str | None = None
-
-
-class _DecodedChunks(IterableDataset):
-    """Each worker decodes its share of the videos into chunks of consecutive (strided) frames."""
-
-    def __init__(self, videos: list[tuple[str, str]], stride: int, chunk: int) -> None:
-        self.videos, self.stride, self.chunk = videos, stride, chunk
-
-    def __iter__(self) -> Iterator[_Chunk]:
-        import cv2
-
-        cv2.setNumThreads(1)
-        info = get_worker_info()
-        share = self.videos if info is None else self.videos[info.id :: info.num_workers]
-        for video, path in share:
-            yield from self._video(video, path)
-
-    def _video(self, video: str, path: str) -> Iterator[_Chunk]:
-        frames, numbers, total = [], [], 0
-        try:
-            for number, frame in iter_frames(path):
-                if (number - 1) % self.stride:
-                    continue
-                frames.append(frame)
-                numbers.append(number)
-                if len(frames) == self.chunk:
-                    yield self._pack(video, frames, numbers)
-                    total += len(frames)
-                    frames, numbers = [], []
-        except CascadeError as exc:
-            yield _Chunk(video, torch.empty(0), torch.empty(0), end=True, error=str(exc))
-            return
-        if frames:
-            total += len(frames)
-        last = self._pack(video, frames, numbers) if frames else _Chunk(video, torch.empty(0), torch.empty(0))
-        last.end, last.total = True, total
-        yield last
-
-    @staticmethod
-    def _pack(video: str, frames: list[np.ndarray], numbers: list[int]) -> _Chunk:
-        return _Chunk(video, torch.from_numpy(np.stack(frames)), torch.tensor(numbers, dtype=torch.int32))
 
 
 @dataclass
@@ -332,7 +282,7 @@ def detect_videos(
     batch = batch or (256 if on_gpu else 4)
     workers = default_workers(len(todo)) if workers is None else workers
     loader = DataLoader(
-        _DecodedChunks(todo, stride, chunk=min(batch, 64)), batch_size=None, num_workers=workers,
+        DecodedChunks(todo, stride, chunk=min(batch, 64)), batch_size=None, num_workers=workers,
         pin_memory=on_gpu, multiprocessing_context=worker_context() if workers else None,
         prefetch_factor=4 if workers else None,
     )

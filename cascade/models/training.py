@@ -31,14 +31,14 @@ from tqdm import tqdm
 
 from cascade import defaults
 from cascade.data import open_dataset
-from cascade.data.frames import read_frames
+from cascade.data.decoding import video_inputs
 from cascade.data.videoset import validation_videos
 from cascade.errors import CascadeError
 from cascade.labels import Group, group as find_group
 from cascade.metrics import sample_prf
 from cascade.models.device import select_device
 from cascade.models.heads import build_head, head_meta, head_path, save_head
-from cascade.models.inputs import head_input, normalise
+from cascade.models.inputs import normalise
 from cascade.workers import default_workers, worker_context
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,6 @@ def instance_table(frames: pd.DataFrame, group: Group) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["video", "path", "frame", "pair", "box", "frame_id"])
 
 
-def _video_inputs(job: tuple) -> list[np.ndarray]:
-    """Worker: decode one video's needed frames and return its head inputs (uint8 CHW arrays)."""
-    path, numbers, boxes, imgsz, pad = job
-    frames = read_frames(path, set(numbers))
-    return [head_input(frames[n], b, imgsz, pad).numpy() for n, b in zip(numbers, boxes)]
-
-
 def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool, pad: float,
                    progress: bool = True, workers: int | None = None) -> Samples:
     """Decode every needed frame once, videos in parallel worker processes, and build the inputs."""
@@ -84,9 +77,9 @@ def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
             chunk = max(1, len(jobs) // (4 * workers))
-            per_video = list(_progress(pool.map(_video_inputs, jobs, chunksize=chunk), bar))
+            per_video = list(_progress(pool.map(video_inputs, jobs, chunksize=chunk), bar))
     else:
-        per_video = list(_progress(map(_video_inputs, jobs), bar))
+        per_video = list(_progress(map(video_inputs, jobs), bar))
     bar.close()
     images = torch.from_numpy(np.stack([image for video in per_video for image in video]))
     column = {p: i for i, p in enumerate(group.pairs)}
@@ -217,7 +210,6 @@ def train_head(
             samples.images, samples.targets = samples.images.to(torch_device), samples.targets.to(torch_device)
 
     torch.manual_seed(seed)
-    torch.backends.cudnn.benchmark = torch_device.type == "cuda"  # one input size: let cuDNN pick its kernels
     model, init = build_head(group, pretrained)
     model = model.to(torch_device)
     if torch_device.type == "cuda" and amp:
