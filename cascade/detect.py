@@ -42,7 +42,7 @@ from cascade.data.decoding import DecodedChunks, _Chunk
 from cascade.data.frames import declared_frame_count
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
-from cascade.models.detector import Detector
+from cascade.models.detector import Detector, resolve_weights
 from cascade.models.device import select_device
 from cascade.workers import default_workers, worker_context
 
@@ -80,11 +80,12 @@ class DetectionCache:
         return set().union(*(set(t.column("video").unique().to_pylist()) for t in self.tables))
 
     def check_settings(self, settings: dict) -> None:
-        """Refuse to mix detections made by another model, image size or stride in one cache."""
+        """Refuse to mix detections made by another model, image size or stride in one cache
+        (only the settings given are compared)."""
         if self.meta is None:
             return
-        keys = ("model", "imgsz", "stride", "keep_conf")
-        differ = [k for k in keys if self.meta.get(k) != settings.get(k)]
+        keys = [k for k in ("model", "imgsz", "stride", "keep_conf") if k in settings]
+        differ = [k for k in keys if self.meta.get(k) != settings[k]]
         if differ:
             was = ", ".join(f"{k}={self.meta.get(k)}" for k in differ)
             raise CascadeError(
@@ -275,9 +276,10 @@ def detect_videos(
     cache = DetectionCache(run_dir)
     cached = cache.videos()
     todo = [(v, str(p)) for v, p in sorted(videos.items()) if v not in cached]
-    if not todo and detector is None:
-        settings = {**(cache.meta or {}), "stride": stride}
-        return DetectReport(str(cache.path), settings, videos_cached=len(videos))
+    if not todo:  # nothing to detect: start no worker, load no model, but refuse other settings
+        asked = {"stride": stride, **({"model": resolve_weights(weights)} if weights else {})}
+        cache.check_settings({**(detector.describe() if detector else {}), **asked})
+        return DetectReport(str(cache.path), {**(cache.meta or {}), **asked}, videos_cached=len(videos))
     on_gpu = detector.device.type == "cuda" if detector else select_device(device).type == "cuda"
     batch = batch or (256 if on_gpu else 4)
     workers = default_workers(len(todo)) if workers is None else workers
@@ -291,8 +293,6 @@ def detect_videos(
     settings = {**detector.describe(), "stride": stride}
     cache.check_settings(settings)
     report = DetectReport(str(cache.path), settings, videos_cached=len(videos) - len(todo))
-    if not todo:
-        return report
     batcher = _Batcher(detector, batch)
     new: list[pa.Table] = []
     last_commit = start = time.monotonic()

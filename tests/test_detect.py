@@ -28,7 +28,8 @@ def test_batched_nms_equals_ultralytics_nms(detector):
 
     frames = _frames(CLIPS / "louiselalanne_soccer.mp4", 4)
     x, _ = detector.preprocess(torch.from_numpy(frames))
-    prediction = torch.as_tensor(detector.backend(x)[0] if isinstance(detector.backend(x), list) else detector.backend(x))
+    prediction = detector.backend(x)
+    prediction = torch.as_tensor(prediction[0] if isinstance(prediction, (list, tuple)) else prediction)
     theirs = non_max_suppression(prediction, 0.05, 0.7, classes=list(COCO_CLASSES), max_det=300)
     image, boxes, conf, cls = batched_nms(prediction, 0.05, 0.7, torch.tensor(COCO_CLASSES), 300)
     assert sum(len(t) for t in theirs) > 4
@@ -101,9 +102,14 @@ def test_corrupt_and_missing_videos_are_skipped_and_listed(tmp_path, detector, s
     assert set(load_detections(tmp_path).video) == {"dog"}
 
 
-def test_other_settings_refuse_the_cache(run_copy):
+def test_other_settings_refuse_the_cache(run_copy, sample_release):
     with pytest.raises(CascadeError, match="made with stride=1"):
         detect_videos({"x": CLIPS / "bikes.mp4"}, run_copy, weights=str(WEIGHTS), device="cpu", stride=2)
+    cached = open_dataset(sample_release).video_paths()  # nothing left to detect: still checked
+    with pytest.raises(CascadeError, match="made with stride=1"):
+        detect_videos(cached, run_copy, stride=3)
+    with pytest.raises(CascadeError, match="made with model="):
+        detect_videos(cached, run_copy, weights="yolo11n.yaml")
 
 
 def test_missing_weights_say_where_we_looked(monkeypatch):
