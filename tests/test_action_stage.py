@@ -8,7 +8,7 @@ import torch
 
 from cascade.cli.main import main
 from cascade.errors import CascadeError
-from cascade.labels import VALID_PAIRS, group
+from cascade.labels import VALID_PAIRS, group, parse_pair
 from cascade.models.heads import build_head, load_head
 from conftest import CLIPS, WEIGHTS
 
@@ -87,8 +87,10 @@ def test_evaluate_writes_its_tables(trained_run, sample_release, capsys):
     assert actors["per-video"]["videos"] == 6 and actors["per-video"]["recall"] > 0.5
     for name in ("overall", "actors", "heads", "pairs", "frames"):
         assert (trained_run / "evaluate" / f"{name}.csv").stat().st_size > 0
-    predicted = " ".join((trained_run / "evaluate" / "frames.csv").read_text().splitlines()[1:])
-    assert "horse" not in predicted
+    rows = [line.split(",") for line in (trained_run / "evaluate" / "frames.csv").read_text().splitlines()[1:]]
+    assert len(rows) == 18
+    predicted = [label for row in rows for label in row[3].split()]
+    assert predicted and all(parse_pair(label) in VALID_PAIRS for label in predicted)
 
 
 def test_a_cat_head_is_refused_as_the_dog_head(trained_run, tmp_path):
@@ -130,3 +132,27 @@ def test_imagenet_weights_or_a_clear_warning(caplog):
         assert "RANDOM weights" in caplog.text and "--pretrained none" in caplog.text
     else:
         assert init == "imagenet" and not caplog.text
+
+
+def test_crop_heads_train_on_boxes_and_predict_on_detections(trained_run, sample_release, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    code, out, _ = _cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run,
+                        *TINY, "--crop", "--json")
+    assert code == 0
+    assert torch.load(run / "heads" / "dog.pt", weights_only=True)["meta"]["crop"] is True
+    code, out, _ = _cli(capsys, "predict", sample_release / "clips320H" / "dog_c.mp4", "--run-dir", run,
+                        "--weights", WEIGHTS, "--device", "cpu", "--json")
+    assert code == 0
+    dog = [l for l in json.loads(out)["labels"] if l["pair"] // 10 == 7]
+    assert len(dog) == 1 and dog[0]["pair"] in group("dog").pairs
+
+
+def test_crop_needs_boxes(tmp_path, sample_release, capsys):
+    labels = tmp_path / "labels.csv"
+    clip = sample_release / "clips320H" / "dog_a.mp4"
+    labels.write_text(f"video,frame,labels\n{clip},3,dog-none\n")
+    code, _, err = _cli(capsys, "train-head", "--actor", "dog", "--data", labels, "--run-dir", tmp_path, *TINY, "--crop")
+    assert code == 2 and "--crop needs a box" in err
