@@ -27,7 +27,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -110,12 +110,17 @@ class DetectionCache:
         return pa.concat_tables(self.tables).to_pandas()
 
 
-def load_detections(run_dir: str | Path) -> pd.DataFrame:
-    """The cached detections of a run directory."""
-    cache = DetectionCache(run_dir)
-    if not cache.tables:
-        raise CascadeError(f"{cache.path}: no detections cache; run `cascade detect` first")
-    return cache.to_frame()
+def load_detections(run_dir: str | Path, videos: list[str] | None = None) -> pd.DataFrame:
+    """The cached detections of a run directory; with ``videos``, only their rows are read."""
+    path = Path(run_dir) / CACHE_NAME
+    if not path.exists():
+        raise CascadeError(f"{path}: no detections cache; run `cascade detect` first")
+    if videos is None:
+        return DetectionCache(run_dir).to_frame()
+    try:
+        return pq.read_table(path, filters=[("video", "in", list(videos))]).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CascadeError(f"{path}: unreadable detections cache ({exc}); delete it to detect again") from None
 
 
 @dataclass

@@ -28,7 +28,7 @@ import torch
 
 from cascade import defaults
 from cascade.data.frames import evenly_spaced, read_frames
-from cascade.detect import DetectionCache, detect_videos
+from cascade.detect import SCHEMA, detect_videos, load_detections
 from cascade.errors import CascadeError
 from cascade.labels import GROUPS, Group, pair_name
 from cascade.models.device import select_device
@@ -97,8 +97,8 @@ class Cascade:
         """Group scores of the videos (detecting what the cache lacks) and the videos that failed."""
         report = detect_videos(videos, self.run_dir, weights=self.weights, imgsz=self.imgsz, device=self.device,
                                batch=self.batch, workers=self.workers, progress=progress)
-        detections = DetectionCache(self.run_dir).to_frame()
-        self._detections = detections[detections.video.isin(list(videos))]
+        decoded = [v for v in videos if v not in report.failed]
+        self._detections = load_detections(self.run_dir, decoded) if decoded else SCHEMA.empty_table().to_pandas()
         return group_scores(self._detections, self.thresholds_.conf), report.failed
 
     def present(self, scores: pd.Series) -> list[Group]:

@@ -11,11 +11,11 @@ from typing import Any
 from cascade import defaults
 
 
-def add_common(parser: argparse.ArgumentParser, data: bool = True, data_required: bool = True) -> None:
+def add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
     """--data, --run-dir, --device, --seed and --json, named and explained the same everywhere."""
     if data:
         parser.add_argument(
-            "--data", type=Path, required=data_required,
+            "--data", type=Path, required=True,
             help="A2D release root (folder with videoset.csv) or a labels CSV (video, frame, labels)",
         )
     parser.add_argument("--run-dir", type=Path, default=Path(defaults.RUN_DIR),

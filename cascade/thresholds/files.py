@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +41,13 @@ class Thresholds:
     data: str | None = None
     split: str | None = None
     command: str | None = None
-    source: str = field(default="built-in", compare=False)
 
     def array(self) -> np.ndarray:
         """Thresholds in ``GROUP_NAMES`` order."""
         return np.array([self.values[g] for g in GROUP_NAMES], dtype=float)
 
     def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "source"}
+        return asdict(self)
 
 
 def builtin_thresholds() -> Thresholds:
@@ -71,7 +70,7 @@ def load_thresholds(run_dir: str | Path, required: bool = False) -> Thresholds:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         values = {g: float(data["values"][g]) for g in GROUP_NAMES}
-        fields = {k: data.get(k) for k in Thresholds.__dataclass_fields__ if k not in ("values", "source")}
+        fields = {k: data.get(k) for k in Thresholds.__dataclass_fields__ if k != "values"}
         fields = {k: v for k, v in fields.items() if v is not None}
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise CascadeError(f"{path}: not valid JSON; delete it or run `cascade tune-thresholds` again") from None
@@ -80,4 +79,4 @@ def load_thresholds(run_dir: str | Path, required: bool = False) -> Thresholds:
             f"{path}: needs a number for each group ({', '.join(GROUP_NAMES)}) under 'values'; "
             "run `cascade tune-thresholds` again"
         ) from None
-    return Thresholds(values=values, source=str(path), **fields)
+    return Thresholds(values=values, **fields)
