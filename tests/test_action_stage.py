@@ -156,3 +156,23 @@ def test_crop_needs_boxes(tmp_path, sample_release, capsys):
     labels.write_text(f"video,frame,labels\n{clip},3,dog-none\n")
     code, _, err = _cli(capsys, "train-head", "--actor", "dog", "--data", labels, "--run-dir", tmp_path, *TINY, "--crop")
     assert code == 2 and "--crop needs a box" in err
+
+
+def test_an_interrupted_training_leaves_the_previous_head_as_it_was(trained_run, sample_release, tmp_path, capsys):
+    import shutil
+    import signal
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    before = (run / "heads" / "dog.pt").read_bytes()
+    previous = signal.signal(signal.SIGALRM, lambda *_: signal.raise_signal(signal.SIGINT))  # Ctrl-C, 2 s in
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
+    try:  # far more epochs than 2 s allow: the interrupt lands in training
+        code, _, err = _cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run,
+                            *TINY, "--epochs", "100000")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert code == 130 and "interrupted" in err
+    assert (run / "heads" / "dog.pt").read_bytes() == before
+    assert sorted(p.name for p in (run / "heads").iterdir()) == sorted(p.name for p in (trained_run / "heads").iterdir())

@@ -92,3 +92,27 @@ def test_head_trains_on_gpu_with_bf16(sample_release, tmp_path):
     assert report.val_samples > 0 and len(report.epochs) == 2
     model, meta = load_head(report.file, group("dog"), "cuda")
     assert meta["args"]["amp"] is True and next(model.parameters()).is_cuda
+
+
+def test_training_steps_never_wait_for_the_gpu(sample_release):
+    """The host queues steps ahead of the device: any blocking call inside an epoch is an error."""
+    from tqdm import tqdm
+
+    from cascade.labels import group
+    from cascade.models.heads import build_head
+    from cascade.models.training import decode_samples, instance_table, split_frames, train_one_epoch
+
+    frames, _ = split_frames(open_dataset(sample_release), 0.0, seed=0)
+    samples = decode_samples(instance_table(frames, group("dog")), group("dog"), 64, False, 0.1, progress=False)
+    samples.images, samples.targets = samples.images.cuda(), samples.targets.cuda()
+    model = build_head(group("dog"), "none")[0].cuda().to(memory_format=torch.channels_last)
+    optimiser = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    generator = torch.Generator().manual_seed(0)
+    bar = tqdm(disable=True)
+    train_one_epoch(model, samples, optimiser, torch.device("cuda"), 8, generator, bar)  # lazy library set-up
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        loss = train_one_epoch(model, samples, optimiser, torch.device("cuda"), 8, generator, bar)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.isfinite(loss).item()

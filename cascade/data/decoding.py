@@ -1,9 +1,8 @@
-"""What decoding worker processes run: light on imports, so that workers start fast.
+"""What the detector's decoding worker processes run: light on imports, so that workers start fast.
 
-Two kinds of work: :class:`DecodedChunks` streams every (strided) frame of each video in chunks
-for the detector, and :func:`video_inputs` decodes the few annotated frames of one video into head
-inputs for training. Workers are forked from a server that has imported this module only
-(:mod:`cascade.workers`), so nothing here may import pandas, Ultralytics or torchvision.
+:class:`DecodedChunks` streams every (strided) frame of each video in chunks to the detector.
+Workers are forked from a server that has imported this module only (:mod:`cascade.workers`), so
+nothing here may import pandas, Ultralytics or torchvision.
 """
 
 from __future__ import annotations
@@ -15,9 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from cascade.data.frames import iter_frames, read_frames
+from cascade.data.frames import iter_frames
 from cascade.errors import CascadeError
-from cascade.models.inputs import head_input
 
 
 @dataclass
@@ -69,11 +67,3 @@ class DecodedChunks(IterableDataset):
     @staticmethod
     def _pack(video: str, frames: list[np.ndarray], numbers: list[int]) -> _Chunk:
         return _Chunk(video, torch.from_numpy(np.stack(frames)), torch.tensor(numbers, dtype=torch.int32))
-
-
-
-def video_inputs(job: tuple) -> list[np.ndarray]:
-    """Worker: decode one video's needed frames and return its head inputs (uint8 CHW arrays)."""
-    path, numbers, boxes, imgsz, pad = job
-    frames = read_frames(path, set(numbers))
-    return [head_input(frames[n], b, imgsz, pad).numpy() for n, b in zip(numbers, boxes)]

@@ -4,8 +4,11 @@ Samples are actor instances: every instance of the group in an annotated train f
 (input, pair) sample, the input being the whole frame or, with ``crop``, its padded box. A seeded,
 stratified share of the train videos is held out to choose the best epoch by validation F1 (the
 challenge's per-sample F1 of the predicted pair against the frame's true pairs of the group).
-Every needed frame is decoded once, before the first epoch, and kept as a uint8 tensor, so epochs
-cost only the network. The seed's settings are the defaults: SGD lr 1e-3 momentum 0.9, x0.1 every
+Every needed frame is decoded once, before the first epoch, by threads of this process (OpenCV
+releases the GIL, and threads need no worker start-up, pickling, or ``__main__`` guard in the
+caller's script), and kept as a uint8 tensor, so epochs cost only the network. The best epoch's
+weights are kept in memory and written once, when training ends: an interrupted run leaves the
+previous head file as it was. The seed's settings are the defaults: SGD lr 1e-3 momentum 0.9, x0.1 every
 7 epochs, batch 4, 15 epochs, 224 px, no random crop or flip. On CUDA, bf16 autocast and
 channels-last memory make each step several times faster.
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,15 +34,15 @@ from tqdm import tqdm
 
 from cascade import defaults
 from cascade.data import open_dataset
-from cascade.data.decoding import video_inputs
+from cascade.data.frames import read_frames
 from cascade.data.videoset import validation_videos
 from cascade.errors import CascadeError
 from cascade.labels import Group, group as find_group
 from cascade.metrics import sample_prf
 from cascade.models.device import select_device
 from cascade.models.heads import build_head, head_meta, head_path, save_head
-from cascade.models.inputs import normalise
-from cascade.workers import default_workers, worker_context
+from cascade.models.inputs import head_input, normalise
+from cascade.workers import available_cores
 
 log = logging.getLogger(__name__)
 
@@ -66,34 +69,30 @@ def instance_table(frames: pd.DataFrame, group: Group) -> pd.DataFrame:
 
 def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool, pad: float,
                    progress: bool = True, workers: int | None = None) -> Samples:
-    """Decode every needed frame once, videos in parallel worker processes, and build the inputs."""
+    """Decode every needed frame once, videos in parallel threads (default: one per core), and build
+    the inputs."""
     if crop and not all(np.all(np.isfinite(b)) for b in instances.box):
         raise CascadeError("--crop needs a box for every instance; the labels give none for some (use --no-crop)")
     instances = instances.sort_values(["path", "frame"], kind="stable").reset_index(drop=True)
-    jobs = [(path, rows.frame.tolist(), [b if crop else None for b in rows.box], imgsz, pad)
-            for path, rows in instances.groupby("path", sort=False)]
-    workers = default_workers(len(jobs)) if workers is None else workers
-    bar = tqdm(total=len(jobs), desc="decode", unit="video", disable=not progress)
-    if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
-            chunk = max(1, len(jobs) // (4 * workers))
-            per_video = list(_progress(pool.map(video_inputs, jobs, chunksize=chunk), bar))
-    else:
-        per_video = list(_progress(map(video_inputs, jobs), bar))
-    bar.close()
-    images = torch.from_numpy(np.stack([image for video in per_video for image in video]))
+    images = torch.empty((len(instances), 3, imgsz, imgsz), dtype=torch.uint8)
+
+    def decode_video(rows: pd.DataFrame) -> None:
+        frames = read_frames(rows.path.iat[0], rows.frame)
+        for row, number, box in zip(rows.index, rows.frame, rows.box):
+            images[row] = head_input(frames[number], box if crop else None, imgsz, pad)
+
+    videos = [rows for _, rows in instances.groupby("path", sort=False)]
+    workers = min(available_cores(), len(videos)) if workers is None else workers  # the caller only waits
+    with ThreadPoolExecutor(max(1, workers)) as pool, \
+            tqdm(total=len(videos), desc="decode", unit="video", disable=not progress) as bar:
+        for _ in pool.map(decode_video, videos):
+            bar.update()
     column = {p: i for i, p in enumerate(group.pairs)}
     targets = instances.pair.map(column).to_numpy().copy()
     frame_ids, frame_index = np.unique(instances.frame_id.to_numpy(), return_inverse=True)
     truth = np.zeros((len(frame_ids), len(group.pairs)), bool)
     truth[frame_index, targets] = True
     return Samples(images, torch.as_tensor(targets), frame_index, truth)
-
-
-def _progress(results, bar: tqdm):
-    for result in results:
-        bar.update()
-        yield result
 
 
 @dataclass
@@ -130,8 +129,8 @@ def predict_batches(model: nn.Module, images: torch.Tensor, device: torch.device
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
         for start in range(0, len(images), batch):
             x = normalise(images[start : start + batch], device, channels_last=cuda)
-            out.append(model(x).float().softmax(1).cpu())
-    return torch.cat(out) if out else torch.empty(0)
+            out.append(model(x).float().softmax(1))
+    return torch.cat(out).cpu() if out else torch.empty(0)  # one copy back: no wait per batch
 
 
 def frame_scores(probs: torch.Tensor, samples: Samples) -> tuple[float, float, float]:
@@ -142,12 +141,19 @@ def frame_scores(probs: torch.Tensor, samples: Samples) -> tuple[float, float, f
 
 
 def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch.device, batch: int,
-                    generator: torch.Generator, bar: tqdm, amp: bool = True) -> float:
+                    generator: torch.Generator, bar: tqdm, amp: bool = True) -> torch.Tensor:
+    """One pass over the samples in a seeded order; returns the mean loss as a tensor on ``device``.
+
+    Nothing in the loop waits for the GPU (no host copies of losses or constants, no blocking
+    transfers), so the host queues steps ahead of the device; the caller reads the loss once.
+    """
     model.train()
     cuda = device.type == "cuda" and amp
     loss_fn = nn.CrossEntropyLoss()
-    total = torch.zeros((), device=device)  # summed on the device: no GPU sync per step
-    order = torch.randperm(len(samples.targets), generator=generator).to(samples.images.device)
+    total = torch.zeros((), device=device)
+    order = torch.randperm(len(samples.targets), generator=generator)
+    if samples.images.is_cuda:  # from pinned memory the copy does not wait for the GPU
+        order = order.pin_memory().to(samples.images.device, non_blocking=True)
     for start in range(0, len(order), batch):
         idx = order[start : start + batch]
         x = normalise(samples.images[idx], device, channels_last=cuda)
@@ -159,7 +165,7 @@ def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch
         optimiser.step()
         total += loss.detach() * len(idx)
         bar.update(len(idx))
-    return float(total) / max(len(order), 1)
+    return total / max(len(order), 1)
 
 
 def split_frames(dataset, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -224,18 +230,23 @@ def train_head(
     best_f1 = -1.0
     with tqdm(total=epochs * len(train.targets), desc=f"train {group.name}", unit="img", disable=not progress) as bar:
         for epoch in range(1, epochs + 1):
-            loss = train_one_epoch(model, train, optimiser, torch_device, batch, generator, bar, amp)
+            epoch_start = time.monotonic()
+            loss = float(train_one_epoch(model, train, optimiser, torch_device, batch, generator, bar, amp))
             scheduler.step()
             row = {"epoch": epoch, "loss": loss, "lr": optimiser.param_groups[0]["lr"]}
             if val is not None:
                 row.update(zip(("val_p", "val_r", "val_f1"), frame_scores(predict_batches(model, val.images, torch_device), val)))
+            row["seconds"] = time.monotonic() - epoch_start
             report.epochs.append(row)
             bar.set_postfix(loss=f"{loss:.3f}", val_f1=f"{row.get('val_f1', float('nan')):.3f}")
-            if val is None or row["val_f1"] > best_f1:
-                best_f1, report.best_epoch = row.get("val_f1", best_f1), epoch
-                meta = head_meta(group, imgsz, crop, defaults.CROP_PAD, init, args)
-                meta.update(epoch=epoch, metrics=row)
-                save_head(path, model, meta)
+            if val is None or row["val_f1"] > best_f1:  # kept on the device: no file written per epoch
+                best_f1, best_row = row.get("val_f1", best_f1), row
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    report.best_epoch = best_row["epoch"]
+    meta = head_meta(group, imgsz, crop, defaults.CROP_PAD, init, args)
+    meta.update(epoch=report.best_epoch, metrics=best_row)
+    save_head(path, model, meta)
     report.seconds, report.decode_seconds = time.monotonic() - start, decode_seconds
     report.images_per_s = epochs * len(train.targets) / report.seconds
     return report

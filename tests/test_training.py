@@ -1,0 +1,44 @@
+"""Head training internals on the real sample release: threaded decoding, the epoch that is kept."""
+
+import numpy as np
+import torch
+
+from cascade.data import open_dataset
+from cascade.data.frames import read_frames
+from cascade.labels import group
+from cascade.models.heads import load_head
+from cascade.models.inputs import head_input
+from cascade.models.training import decode_samples, frame_scores, instance_table, predict_batches, split_frames, train_head
+
+
+def _person_instances(sample_release):
+    frames, _ = split_frames(open_dataset(sample_release), 0.0, seed=0)
+    return instance_table(frames, group("person"))
+
+
+def test_threads_decode_the_same_inputs_as_one_thread(sample_release):
+    instances = _person_instances(sample_release)
+    assert instances.path.nunique() >= 3  # several videos, so the threads share the work
+    serial = decode_samples(instances, group("person"), 64, crop=False, pad=0.1, progress=False, workers=1)
+    threaded = decode_samples(instances, group("person"), 64, crop=False, pad=0.1, progress=False, workers=4)
+    assert torch.equal(serial.images, threaded.images) and torch.equal(serial.targets, threaded.targets)
+    # rows follow (path, frame) order; the last row is that frame's input, decoded independently here
+    last = instances.sort_values(["path", "frame"], kind="stable").iloc[-1]
+    frame = read_frames(last.path, [last.frame])[last.frame]
+    assert torch.equal(threaded.images[-1], head_input(frame, None, 64))
+    assert threaded.images.shape == (len(instances), 3, 64, 64) and threaded.images.dtype == torch.uint8
+
+
+def test_the_saved_head_is_the_best_validation_epoch(sample_release, tmp_path):
+    report = train_head(sample_release, tmp_path, "adult", epochs=3, batch=8, imgsz=48, pretrained="none",
+                        device="cpu", val_fraction=0.5, progress=False)
+    scores = [row["val_f1"] for row in report.epochs]
+    assert report.best_epoch == 1 + int(np.argmax(scores))  # first of the best, as "improves on" means
+    assert all(row["seconds"] > 0 for row in report.epochs)
+    model, meta = load_head(report.file, group("adult"))
+    assert meta["epoch"] == report.best_epoch and meta["metrics"]["val_f1"] == scores[report.best_epoch - 1]
+    # the file holds that epoch's weights: re-scoring the validation frames gives its scores
+    _, val_frames = split_frames(open_dataset(sample_release), 0.5, seed=0)
+    val = decode_samples(instance_table(val_frames, group("person")), group("person"), 48, False, 0.1, False)
+    p, r, f1 = frame_scores(predict_batches(model, val.images, torch.device("cpu")), val)
+    assert (p, r, f1) == (meta["metrics"]["val_p"], meta["metrics"]["val_r"], meta["metrics"]["val_f1"])
