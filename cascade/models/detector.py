@@ -104,6 +104,23 @@ def letterbox_geometry(shape: tuple[int, int], new_shape: tuple[int, int], strid
     return (new_h, new_w), (round(dh - 0.1), round(dh + 0.1), round(dw - 0.1), round(dw + 0.1))
 
 
+def resize_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of uint8 (B, 3, H, W) frames whose result depends on nothing but the frame.
+
+    A frame's detections must not depend on its batch neighbours or on the thread count (a resumed
+    run must reproduce an uninterrupted one exactly). torch's float bilinear kernel on the CPU does
+    not give that: its vectorised work split changes with the thread count, results move by ~3e-5,
+    and rounding turns that into pixels that differ by one. On the CPU, torch's uint8 kernel uses
+    fixed-point integer arithmetic, which is exact (and faster); on CUDA each output pixel is
+    computed by one thread with the same arithmetic whatever the batch.
+    """
+    if frames.device.type == "cpu":
+        return F.interpolate(frames.contiguous(memory_format=torch.channels_last), size=size, mode="bilinear",
+                             align_corners=False, antialias=False).contiguous()
+    resized = F.interpolate(frames.float(), size=size, mode="bilinear", align_corners=False)
+    return resized.round_().to(torch.uint8)
+
+
 def batched_nms(
     prediction: torch.Tensor, conf: float, iou: float, classes: torch.Tensor, max_det: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -183,9 +200,9 @@ class Detector:
             shape, self.imgsz, self.stride, auto=not self.fixed_shape
         )
         x = frames.to(self.device, non_blocking=True).permute(0, 3, 1, 2).flip(1)
-        x = x.half() if self.half else x.float()
         if (new_h, new_w) != shape:
-            x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False).round_()
+            x = resize_frames(x, (new_h, new_w))
+        x = x.half() if self.half else x.float()
         x = F.pad(x, (left, right, top, bottom), value=PAD_VALUE)
         return x.div_(255).contiguous(), shape
 
