@@ -19,7 +19,9 @@ from cascade.errors import CascadeError
 
 
 @dataclass
-class _Chunk:
+class Chunk:
+    """Consecutive (strided) frames of one video, or the error that stopped its decoding."""
+
     video: str
     frames: torch.Tensor  # (k, H, W, 3) uint8
     numbers: torch.Tensor  # (k,) 1-based frame numbers
@@ -34,7 +36,7 @@ class DecodedChunks(IterableDataset):
     def __init__(self, videos: list[tuple[str, str]], stride: int, chunk: int) -> None:
         self.videos, self.stride, self.chunk = videos, stride, chunk
 
-    def __iter__(self) -> Iterator[_Chunk]:
+    def __iter__(self) -> Iterator[Chunk]:
         import cv2
 
         cv2.setNumThreads(1)
@@ -43,7 +45,7 @@ class DecodedChunks(IterableDataset):
         for video, path in share:
             yield from self._video(video, path)
 
-    def _video(self, video: str, path: str) -> Iterator[_Chunk]:
+    def _video(self, video: str, path: str) -> Iterator[Chunk]:
         frames, numbers, total = [], [], 0
         try:
             for number, frame in iter_frames(path):
@@ -56,14 +58,14 @@ class DecodedChunks(IterableDataset):
                     total += len(frames)
                     frames, numbers = [], []
         except CascadeError as exc:
-            yield _Chunk(video, torch.empty(0), torch.empty(0), end=True, error=str(exc))
+            yield Chunk(video, torch.empty(0), torch.empty(0), end=True, error=str(exc))
             return
         if frames:
             total += len(frames)
-        last = self._pack(video, frames, numbers) if frames else _Chunk(video, torch.empty(0), torch.empty(0))
+        last = self._pack(video, frames, numbers) if frames else Chunk(video, torch.empty(0), torch.empty(0))
         last.end, last.total = True, total
         yield last
 
     @staticmethod
-    def _pack(video: str, frames: list[np.ndarray], numbers: list[int]) -> _Chunk:
-        return _Chunk(video, torch.from_numpy(np.stack(frames)), torch.tensor(numbers, dtype=torch.int32))
+    def _pack(video: str, frames: list[np.ndarray], numbers: list[int]) -> Chunk:
+        return Chunk(video, torch.from_numpy(np.stack(frames)), torch.tensor(numbers, dtype=torch.int32))

@@ -1,0 +1,38 @@
+"""Stage 1: run the detector over every frame of every video into a resumable detections cache.
+
+- :mod:`~cascade.detect.cache`: ``RUN/detections.parquet``, its schema, reading and atomic merging
+  (pandas and pyarrow only: reading detections never imports torch);
+- :mod:`~cascade.detect.options`: the detector options every detecting command shares;
+- :mod:`~cascade.detect.engine`: batches of frames across videos through the detector;
+- :mod:`~cascade.detect.local`: decoding workers, commits and progress on this machine;
+- :mod:`~cascade.detect.runner`: what to detect, and which runner does it;
+- :mod:`~cascade.detect.report`: what a run did.
+
+The public names are importable from here; each loads its module on first use.
+
+Example::
+
+    from cascade.detect import detect_videos, load_detections
+    detect_videos({"clip": "clip.mp4"}, "runs", weights="yolo11n.pt")
+    detections = load_detections("runs")
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "CACHE_NAME": "cache", "NO_BOX": "cache", "SCHEMA": "cache", "DetectionCache": "cache",
+    "load_detections": "cache", "empty_detections": "cache",
+    "DetectOptions": "options", "OPTION_NAMES": "options",
+    "DetectReport": "report",
+    "detect_videos": "runner", "detect_dataset": "runner",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"cascade.detect.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'cascade.detect' has no attribute {name!r}")

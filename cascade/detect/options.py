@@ -1,0 +1,51 @@
+"""The detector's options: one set of names for the library's keyword arguments and the CLI's flags.
+
+Every command that may have to detect first (``detect``, ``tune-thresholds``, ``predict``,
+``evaluate``) takes exactly these, and the CLI builds them from its flags by name, so a flag can
+not be left out of one command or ignored by another. Defaults live in :mod:`cascade.defaults`.
+
+Example::
+
+    options = DetectOptions(weights="yolo11n.pt", stride=5)
+    detect_videos(videos, "runs", **options.to_kwargs())
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from cascade import defaults
+from cascade.errors import CascadeError
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    """How to run the detector; ``None`` means "choose for the device" (batch, workers, image size)."""
+
+    weights: str | None = None
+    imgsz: int | None = None
+    stride: int = defaults.STRIDE
+    batch: int | None = None
+    chunk: int = defaults.DECODE_CHUNK
+    prefetch: int = defaults.PREFETCH
+    workers: int | None = None
+    device: str = defaults.DEVICE
+
+    def __post_init__(self) -> None:
+        for name in ("stride", "batch", "chunk", "prefetch", "imgsz"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise CascadeError(f"--{name} must be at least 1, got {value}")
+        if self.workers is not None and self.workers < 0:
+            raise CascadeError(f"--workers must be 0 (decode in this process) or more, got {self.workers}")
+
+    def batch_for(self, device_type: str) -> int:
+        """Frames per forward pass: the given batch, else the default for the device type."""
+        return self.batch or defaults.DETECT_BATCH["cuda" if device_type == "cuda" else "cpu"]
+
+    def to_kwargs(self) -> dict:
+        return asdict(self)
+
+
+#: The keyword names, in flag order.
+OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DetectOptions))

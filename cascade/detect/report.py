@@ -1,0 +1,42 @@
+"""What a detect run did: counts, speed, the videos it skipped, and the mean actor scores it left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DetectReport:
+    """Counts, speed and skipped videos of one detect run."""
+
+    cache: str
+    settings: dict
+    videos_done: int = 0
+    videos_cached: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    failed: dict[str, str] = field(default_factory=dict)
+    mean_scores: dict[str, float] = field(default_factory=dict)  # mean actor score per group, at scores_conf
+    scores_conf: float | None = None
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        lines = [
+            f"detected {self.frames} frames of {self.videos_done} videos in {self.seconds:.1f} s "
+            f"({self.fps:.0f} frames/s); {self.videos_cached} videos were already cached",
+            f"cache: {self.cache} (model {self.settings.get('model')}, imgsz {self.settings.get('imgsz')}, "
+            f"stride {self.settings.get('stride')})",
+        ]
+        if self.mean_scores:
+            shown = ", ".join(f"{g} {v:.3f}" for g, v in self.mean_scores.items())
+            lines.append(f"mean actor scores of these videos at conf {self.scores_conf}: {shown}")
+        if self.failed:
+            lines.append(f"skipped {len(self.failed)} video(s) that could not be decoded:")
+            lines += [f"  {reason}" for reason in self.failed.values()]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {**self.__dict__, "fps": self.fps}
