@@ -26,7 +26,7 @@ import torch
 
 from _data import REPO, a2d_sized_release, machine
 from cascade.data import open_dataset
-from cascade.data.frames import frame_count
+from cascade.data.frames import iter_frames
 from cascade.data.sample import SAMPLE_VIDEOS
 from cascade.labels import group, pair_name
 from cascade.models.training import train_head
@@ -43,7 +43,7 @@ def person_csv(release: Path, target: Path) -> Path:
         if not person & set(pairs):
             continue
         clip = release / "clips320H" / f"{spec.video}.mp4"
-        for frame in range(1, frame_count(clip) + 1):
+        for frame, _ in iter_frames(clip):
             rows.append({"video": str(clip), "frame": frame, "labels": ";".join(map(pair_name, pairs)), "split": "train"})
     pd.DataFrame(rows).to_csv(target, index=False)
     return target
@@ -72,7 +72,7 @@ def projected_seconds(report) -> float:
 
 def run(csv: Path, device: str, epochs: int, batch: int, amp: bool):
     with tempfile.TemporaryDirectory() as run_dir:
-        return train_head(csv, run_dir, "person", epochs=epochs, batch=batch, pretrained="none", device=device,
+        return train_head(csv, run_dir, actor="person", epochs=epochs, batch=batch, pretrained="none", device=device,
                           amp=amp, val_fraction=0.0, progress=False)
 
 

@@ -17,6 +17,9 @@ KEEP_CONF = 0.05  # boxes kept in the cache, so --conf can be re-chosen without 
 NMS_IOU = 0.7  # Ultralytics' predict default
 MAX_DET = 300  # Ultralytics' predict default
 STRIDE = 1  # seed: every frame
+DETECT_BATCH = {"cuda": 256, "cpu": 4}  # frames per forward pass, by device type (--batch)
+DECODE_CHUNK = 64  # frames a decoding worker hands over at once, at most one batch (--chunk)
+PREFETCH = 4  # chunks each decoding worker keeps ready (--prefetch)
 COMMIT_EVERY_S = 30.0  # how often detect commits finished videos to the cache
 
 # Thresholds (stage 2)
@@ -40,9 +43,20 @@ MOMENTUM = 0.9
 STEP_EPOCHS = 7
 GAMMA = 0.1
 HEAD_IMGSZ = 224
+AMP = True  # on CUDA: bf16 autocast and channels-last (off: the seed's fp32 steps)
+CROP = False  # seed: heads see the whole frame
 VAL_FRACTION = 0.1  # share of train videos held out to pick the best epoch
 CROP_PAD = 0.1  # --crop: pad the actor's box by this share of its size on each side
-PREDICT_FRAMES = 5  # frames per video the heads look at when --frames is not given
+HEAD_FRAMES = 5  # frames per video a head looks at in predict when --frames is not given
 
 SEED = 0
 RUN_DIR = "runs"
+DEVICE = "auto"  # the first CUDA GPU when there is one, else the CPU
+
+# Choices: the library validates against these and the CLI offers them.
+SPLIT_CHOICES = ("train", "test", "all")
+FITNESS_CHOICES = ("prf1", "p", "f1")  # maximise P*R*F1 (the seed's), P or F1
+PRETRAINED_CHOICES = ("imagenet", "none")
+#: Where a cascade's thresholds come from: ``auto`` the run's file, else the built-in defaults;
+#: ``file`` the run's file, which must exist; ``builtin`` the built-in defaults, whatever the run holds.
+THRESHOLD_SOURCES = ("auto", "file", "builtin")

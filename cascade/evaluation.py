@@ -24,9 +24,10 @@ from cascade import defaults
 from cascade.data import open_dataset
 from cascade.data.frames import read_frames
 from cascade.fileio import write_text_atomic
-from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, pair_name
+from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, pair_name
 from cascade.metrics import class_table, indicator, sample_prf
-from cascade.pipeline import Cascade
+from cascade.pipeline import ActorScores, Cascade, best_boxes
+from cascade.scores import presence
 
 REPORT_DIR = "evaluate"
 
@@ -56,19 +57,25 @@ def _prf_row(pred: np.ndarray, true: np.ndarray, count_name: str) -> dict:
     return {"precision": p, "recall": r, "f1": f1, count_name: len(true)}
 
 
-def evaluate(data: str | Path, run_dir: str | Path = defaults.RUN_DIR, split: str = "test",
-             builtin_thresholds: bool = False, progress: bool = True, **options) -> EvaluationReport:
-    cascade = Cascade.from_run_dir(run_dir, require_thresholds=not builtin_thresholds, **options)
+def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", thresholds: str = "file",
+             progress: bool = True, **detect_options) -> EvaluationReport:
+    """Score the run's cascade on the labelled videos of ``split`` as the challenge does (see the
+    module docstring), detecting what the cache lacks; tables are returned and written as CSV.
+
+    ``thresholds``: the run's file (``file``, the default: evaluating built-in thresholds by accident
+    would flatter nobody), ``auto`` or ``builtin``. ``detect_options`` as for ``cascade detect``.
+    """
+    cascade = Cascade.from_run_dir(run_dir, thresholds=thresholds, **detect_options)
     dataset = open_dataset(data)
     videos = dataset.labelled_videos(split)
-    scores, failed = cascade.scores(dict(zip(videos.video, videos.path)), progress)
-    videos = videos[videos.video.isin(scores.index)].reset_index(drop=True)
+    actor = cascade.scores(dataset.video_paths(split), progress)
+    videos = videos[videos.video.isin(actor.scores.index)].reset_index(drop=True)
     frames = dataset.labelled_frames(split)
     frames = frames[frames.video.isin(videos.video)].reset_index(drop=True)
 
-    present = scores.loc[videos.video].to_numpy() >= cascade.thresholds_.array()[None, :]
+    present = presence(actor.scores.loc[videos.video].to_numpy(), cascade.thresholds_.array())
     truth_groups = indicator(videos.groups.tolist(), GROUP_NAMES)
-    head_pairs = _head_predictions(cascade, frames, present, videos, progress)
+    head_pairs = _head_predictions(cascade, actor, frames, present, videos, progress)
 
     predicted = [set() for _ in range(len(frames))]
     for group_name, (rows, pairs, _) in head_pairs.items():
@@ -85,7 +92,7 @@ def evaluate(data: str | Path, run_dir: str | Path = defaults.RUN_DIR, split: st
             pd.DataFrame([_prf_row(present, truth_groups, "videos")], index=["per-video"]),
             class_table(present, truth_groups, GROUP_NAMES).rename(columns={"support": "videos"}),
         ]),
-        "heads": _head_table(head_pairs, frames),
+        "heads": _head_table(head_pairs),
         "pairs": class_table(pred_pairs, true_pairs, [pair_name(p) for p in VALID_PAIRS]),
         "frames": pd.DataFrame({"video": frames.video, "frame": frames.frame,
                                 "true": [" ".join(map(pair_name, p)) for p in frames.pairs],
@@ -96,7 +103,7 @@ def evaluate(data: str | Path, run_dir: str | Path = defaults.RUN_DIR, split: st
     for name, table in tables.items():
         files[name] = str(folder / f"{name}.csv")
         write_text_atomic(files[name], table.to_csv(index=name != "frames"))
-    return EvaluationReport(tables, files, failed)
+    return EvaluationReport(tables, files, actor.failed)
 
 
 def _present_rows(frames: pd.DataFrame, videos: pd.DataFrame, present: np.ndarray, group_name: str) -> np.ndarray:
@@ -105,8 +112,8 @@ def _present_rows(frames: pd.DataFrame, videos: pd.DataFrame, present: np.ndarra
     return frames.video.map(by_video).to_numpy(dtype=bool)
 
 
-def _head_predictions(cascade: Cascade, frames: pd.DataFrame, present: np.ndarray, videos: pd.DataFrame,
-                      progress: bool) -> dict[str, tuple[list[int], list[int], list[set]]]:
+def _head_predictions(cascade: Cascade, actor: ActorScores, frames: pd.DataFrame, present: np.ndarray,
+                      videos: pd.DataFrame, progress: bool) -> dict[str, tuple[list[int], list[int], list[set]]]:
     """Per head: (frame rows, predicted pair, true pairs of the group) on every frame where the
     group is predicted present or truly appears (the latter for the heads table)."""
     out: dict[str, tuple[list[int], list[int], list[set]]] = {g: ([], [], []) for g in cascade.heads_}
@@ -121,7 +128,8 @@ def _head_predictions(cascade: Cascade, frames: pd.DataFrame, present: np.ndarra
             if not any(wanted):
                 continue
             chosen = rows[wanted]
-            probs = cascade.head_probabilities(group, {n: decoded[n] for n in chosen.frame}, video)
+            boxes = best_boxes(actor.detections, video, group, chosen.frame.tolist())
+            probs = cascade.head_probabilities(group, {n: decoded[n] for n in chosen.frame}, boxes)
             rows_out, pairs_out, truth_out = out[group.name]
             rows_out += chosen.index.tolist()
             pairs_out += [group.pairs[i] for i in probs.argmax(1)]
@@ -129,13 +137,13 @@ def _head_predictions(cascade: Cascade, frames: pd.DataFrame, present: np.ndarra
     return out
 
 
-def _head_table(head_pairs: dict, frames: pd.DataFrame) -> pd.DataFrame:
+def _head_table(head_pairs: dict) -> pd.DataFrame:
     rows = {}
     for group_name, (_, pairs, truths) in head_pairs.items():
         pairs_with_truth = [(p, t) for p, t in zip(pairs, truths) if t]
         if not pairs_with_truth:
             continue
-        group_pairs = next(g.pairs for g in GROUPS if g.name == group_name)
+        group_pairs = find_group(group_name).pairs
         pred = indicator([[p] for p, _ in pairs_with_truth], group_pairs)
         true = indicator([sorted(t) for _, t in pairs_with_truth], group_pairs)
         rows[group_name] = {**_prf_row(pred, true, "frames"),

@@ -70,7 +70,6 @@ COCO_CLASSES: tuple[int, ...] = tuple(g.coco_class for g in GROUPS)
 _ACTOR_NAMES = {v: k for k, v in ACTORS.items()}
 _ACTION_NAMES = {v: k for k, v in ACTIONS.items()}
 _GROUP_BY_ACTOR = {a: g for g in GROUPS for a in g.actors}
-_GROUP_BY_COCO = {g.coco_class: g for g in GROUPS}
 
 
 def _unknown(kind: str, value: object, valid: Iterable[object]) -> CascadeError:
@@ -141,11 +140,6 @@ def group_of_actor(actor: str) -> Group:
 def group_of_pair(pair: int) -> Group:
     """The group whose head names this pair."""
     return _GROUP_BY_ACTOR[_ACTOR_NAMES[check_pair(pair) // 10]]
-
-
-def group_of_coco(coco_class: int) -> Group | None:
-    """The group a COCO class feeds, or None for classes the cascade ignores."""
-    return _GROUP_BY_COCO.get(int(coco_class))
 
 
 def groups_of_pairs(pairs: Iterable[int]) -> frozenset[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -28,14 +29,15 @@ import torch
 
 from cascade import defaults
 from cascade.data.frames import evenly_spaced, read_frames
-from cascade.detect import SCHEMA, detect_videos, load_detections
+from cascade.detect.cache import empty_detections, load_detections
+from cascade.detect.options import DetectOptions
+from cascade.detect.runner import detect_videos
 from cascade.errors import CascadeError
 from cascade.labels import GROUPS, Group, pair_name
 from cascade.models.device import select_device
-from cascade.models.heads import HEADS_DIR, head_path, load_head
+from cascade.models.heads import HEADS_DIR, head_path, load_head, predict_batches
 from cascade.models.inputs import head_input
-from cascade.models.training import predict_batches
-from cascade.scores import group_scores
+from cascade.scores import group_scores, presence
 from cascade.thresholds.files import Thresholds, load_thresholds
 
 
@@ -60,25 +62,46 @@ class Prediction:
         return dict(self.__dict__)
 
 
-class Cascade:
-    """Detector + thresholds + heads, as a run directory holds them."""
+@dataclass
+class ActorScores:
+    """The actor stage's view of some videos: their group scores, the detections those were counted
+    from (crop heads take their boxes from them), and the videos that could not be decoded."""
 
-    def __init__(self, run_dir: str | Path = defaults.RUN_DIR, weights: str | None = None,
-                 imgsz: int | None = None, device: str = "auto", n_frames: int = defaults.PREDICT_FRAMES,
-                 batch: int | None = None, workers: int | None = 0) -> None:
+    scores: pd.DataFrame  # video x group
+    detections: pd.DataFrame
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def best_boxes(detections: pd.DataFrame, video: str, group: Group, numbers: list[int]) -> dict[int, np.ndarray]:
+    """The group's most confident detected box in each of the given frames that has one."""
+    rows = detections[(detections.video == video) & (detections.cls == group.coco_class) & detections.frame.isin(numbers)]
+    best = rows.sort_values("conf", ascending=False, kind="stable").drop_duplicates("frame")
+    return {int(r.frame): np.array([r.x1, r.y1, r.x2, r.y2]) for r in best.itertuples()}
+
+
+class Cascade:
+    """Detector + thresholds + heads, as a run directory holds them.
+
+    Parameters are stored as given (``head_frames``: frames a head looks at per video when none are
+    named; ``thresholds``: see :data:`~cascade.defaults.THRESHOLD_SOURCES`; the rest are
+    detector options); :meth:`from_run_dir` loads what was learned.
+    """
+
+    def __init__(self, run_dir: str | Path = defaults.RUN_DIR, *, head_frames: int = defaults.HEAD_FRAMES,
+                 thresholds: str = "auto", **detect_options) -> None:
         self.run_dir = Path(run_dir)
-        self.weights, self.imgsz, self.device, self.n_frames = weights, imgsz, device, n_frames
-        self.batch, self.workers = batch, workers
+        self.head_frames, self.thresholds = head_frames, thresholds
+        self.detect_options = DetectOptions(**detect_options)
         self.thresholds_: Thresholds | None = None
         self.heads_: dict[str, tuple[torch.nn.Module, dict]] | None = None
 
     @classmethod
-    def from_run_dir(cls, run_dir: str | Path = defaults.RUN_DIR, require_thresholds: bool = False,
-                     **options) -> "Cascade":
-        """Load thresholds (the file, else built-in defaults) and every head found in the run dir."""
-        cascade = cls(run_dir, **options)
-        cascade.thresholds_ = load_thresholds(run_dir, required=require_thresholds)
-        torch_device = select_device(cascade.device)
+    def from_run_dir(cls, run_dir: str | Path = defaults.RUN_DIR, *, head_frames: int = defaults.HEAD_FRAMES,
+                     thresholds: str = "auto", **detect_options) -> "Cascade":
+        """A cascade with the run's thresholds (as ``thresholds`` says) and every head found in it."""
+        cascade = cls(run_dir, head_frames=head_frames, thresholds=thresholds, **detect_options)
+        cascade.thresholds_ = load_thresholds(run_dir, cascade.thresholds)
+        torch_device = select_device(cascade.detect_options.device)
         cascade.heads_ = {
             g.name: load_head(head_path(run_dir, g), g, torch_device) for g in GROUPS if head_path(run_dir, g).exists()
         }
@@ -93,30 +116,27 @@ class Cascade:
         if self.thresholds_ is None or self.heads_ is None:
             raise CascadeError("this Cascade has no thresholds or heads; build it with Cascade.from_run_dir(run_dir)")
 
-    def scores(self, videos: dict[str, str | Path], progress: bool = False) -> tuple[pd.DataFrame, dict[str, str]]:
-        """Group scores of the videos (detecting what the cache lacks) and the videos that failed."""
-        report = detect_videos(videos, self.run_dir, weights=self.weights, imgsz=self.imgsz, device=self.device,
-                               batch=self.batch, workers=self.workers, progress=progress)
+    def scores(self, videos: Mapping[str, str | Path], progress: bool = False) -> ActorScores:
+        """Group scores of the videos, detecting what the cache lacks."""
+        self._check_fitted()
+        report = detect_videos(videos, self.run_dir, progress=progress, **self.detect_options.to_kwargs())
         decoded = [v for v in videos if v not in report.failed]
-        self._detections = load_detections(self.run_dir, decoded) if decoded else SCHEMA.empty_table().to_pandas()
-        return group_scores(self._detections, self.thresholds_.conf), report.failed
+        detections = load_detections(self.run_dir, decoded) if decoded else empty_detections()
+        return ActorScores(group_scores(detections, self.thresholds_.conf), detections, report.failed)
 
     def present(self, scores: pd.Series) -> list[Group]:
         """Groups whose score reaches their threshold."""
-        return [g for g in GROUPS if scores[g.name] >= self.thresholds_.values[g.name]]
+        found = presence(scores[[g.name for g in GROUPS]].to_numpy(), self.thresholds_.array())
+        return [g for g, is_present in zip(GROUPS, found) if is_present]
 
-    def head_probabilities(self, group: Group, frames: dict[int, np.ndarray], video: str) -> np.ndarray:
-        """The head's softmax over its pairs for each given frame, (frames, pairs)."""
+    def head_probabilities(self, group: Group, frames: Mapping[int, np.ndarray],
+                           boxes: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
+        """The head's softmax over its pairs for each given frame, (frames, pairs). A crop head looks at
+        the frame's box in ``boxes`` (whole frame where there is none); other heads ignore boxes."""
         model, meta = self.heads_[group.name]
-        boxes = self._best_boxes(video, group, list(frames)) if meta["crop"] else {}
+        boxes = (boxes or {}) if meta["crop"] else {}
         images = torch.stack([head_input(f, boxes.get(n), meta["imgsz"], meta["crop_pad"]) for n, f in frames.items()])
         return predict_batches(model, images, next(model.parameters()).device).numpy()
-
-    def _best_boxes(self, video: str, group: Group, numbers: list[int]) -> dict[int, np.ndarray]:
-        rows = self._detections
-        rows = rows[(rows.video == video) & (rows.cls == group.coco_class) & rows.frame.isin(numbers)]
-        best = rows.sort_values("conf", ascending=False).drop_duplicates("frame")
-        return {int(r.frame): np.array([r.x1, r.y1, r.x2, r.y2]) for r in best.itertuples()}
 
     def predict(self, video_path: str | Path, frames: list[int] | None = None, progress: bool = False) -> Prediction:
         """Actor-action labels for one video, with confidences."""
@@ -125,13 +145,13 @@ class Cascade:
         if not path.is_file():
             raise CascadeError(f"{path}: video not found")
         video = str(path.resolve())
-        scores, failed = self.scores({video: path}, progress)
-        if video in failed:
-            raise CascadeError(failed[video])
-        row = scores.loc[video]
+        actor = self.scores({video: path}, progress)
+        if video in actor.failed:
+            raise CascadeError(actor.failed[video])
+        row = actor.scores.loc[video]
         present = self.present(row)
-        total = int(self._detections.frame.nunique())
-        numbers = frames or evenly_spaced(self.n_frames, total)
+        total = int(actor.detections.frame.nunique())
+        numbers = frames or evenly_spaced(self.head_frames, total)
         result = Prediction(str(path), {k: float(v) for k, v in row.items()}, dict(self.thresholds_.values),
                             frames=list(numbers))
         decoded = read_frames(path, numbers) if any(g.name in self.heads_ for g in present) else {}
@@ -139,7 +159,8 @@ class Cascade:
             if group.name not in self.heads_:
                 result.untrained[group.name] = f"cascade train-head --actor {group.name} --run-dir {self.run_dir}"
                 continue
-            probs = self.head_probabilities(group, decoded, video).mean(0)
+            boxes = best_boxes(actor.detections, video, group, list(decoded))
+            probs = self.head_probabilities(group, decoded, boxes).mean(0)
             best = int(probs.argmax())
             result.labels.append({"label": pair_name(group.pairs[best]), "pair": group.pairs[best],
                                   "confidence": float(probs[best]), "actor_score": float(row[group.name])})

@@ -6,9 +6,13 @@
 The cache holds every processed frame (frames without a box as ``cls = -1``), so the denominator
 is exact; boxes are kept down to 0.05, so any ``c`` at or above that needs no new detection.
 
+A group is present in a video when its score reaches the group's threshold (:func:`presence`): the
+one rule that the pipeline, the evaluation and the swarm fitness all apply.
+
 Example::
 
     scores = group_scores(load_detections("runs"), conf=0.5)   # DataFrame: video x group
+    present = presence(scores.to_numpy(), thresholds)          # bool, same shape
 """
 
 from __future__ import annotations
@@ -32,3 +36,9 @@ def group_scores(detections: pd.DataFrame, conf: float = defaults.DETECT_CONF) -
     counts = hits.drop_duplicates(["video", "frame", "group"]).groupby(["video", "group"]).size()
     table = counts.unstack("group").reindex(index=frames.index, columns=list(GROUP_NAMES)).fillna(0)
     return table.div(frames, axis=0).astype(np.float64).rename_axis(columns=None)
+
+
+def presence(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """``scores >= thresholds``: thresholds broadcast against the scores' trailing group axis, so one
+    call decides a table (videos, groups) or a whole swarm of candidates (particles, videos, groups)."""
+    return np.asarray(scores) >= np.asarray(thresholds)

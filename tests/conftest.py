@@ -39,11 +39,10 @@ def detector():
 @pytest.fixture(scope="session")
 def detected_run(sample_release, detector, tmp_path_factory) -> Path:
     """A run dir whose cache holds every sample video (read-only for tests: copy to change it)."""
-    from cascade.data import open_dataset
     from cascade.detect import detect_dataset
 
     run = tmp_path_factory.mktemp("detected")
-    detect_dataset(open_dataset(sample_release), "all", run, detector=detector, workers=0, progress=False)
+    detect_dataset(sample_release, run, "all", detector=detector, workers=0, progress=False)
     return run
 
 

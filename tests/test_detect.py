@@ -87,7 +87,7 @@ def test_people_score_above_zero_where_people_are(detected_run):
 
 def test_second_run_adds_nothing(run_copy, sample_release, detector):
     before = (run_copy / CACHE_NAME).read_bytes()
-    report = detect_dataset(open_dataset(sample_release), "all", run_copy, detector=detector, workers=0, progress=False)
+    report = detect_dataset(sample_release, run_copy, "all", detector=detector, workers=0, progress=False)
     assert report.videos_done == 0 and report.videos_cached == 16
     assert (run_copy / CACHE_NAME).read_bytes() == before
 
@@ -122,9 +122,8 @@ def test_missing_weights_say_where_we_looked(monkeypatch):
 
 KILLABLE = """
 import sys
-from cascade.data import open_dataset
 from cascade.detect import detect_dataset
-detect_dataset(open_dataset(sys.argv[1]), "all", sys.argv[2], weights=sys.argv[3], device="cpu",
+detect_dataset(sys.argv[1], sys.argv[2], "all", weights=sys.argv[3], device="cpu",
                workers=0, commit_every=0, progress=False)
 """
 
@@ -141,7 +140,7 @@ def test_a_killed_run_keeps_its_cache_and_resumes(tmp_path, sample_release, dete
     partial = load_detections(run)  # readable: never half-written
     done = set(partial.video)
     assert 0 < len(done) < 16
-    report = detect_dataset(open_dataset(sample_release), "all", run, detector=detector, workers=0, progress=False)
+    report = detect_dataset(sample_release, run, "all", detector=detector, workers=0, progress=False)
     assert report.videos_cached == len(done) and report.videos_done == 16 - len(done)
     full, reference = load_detections(run), load_detections(detected_run)
     frames = ["video", "frame"]

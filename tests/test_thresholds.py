@@ -70,7 +70,7 @@ def test_thresholds_file_round_trip_and_errors(tmp_path):
     assert load_thresholds(tmp_path) == saved
     assert load_thresholds(tmp_path / "elsewhere").method.startswith("built-in")
     with pytest.raises(CascadeError, match="no thresholds"):
-        load_thresholds(tmp_path / "elsewhere", required=True)
+        load_thresholds(tmp_path / "elsewhere", "file")
     (tmp_path / "thresholds.json").write_text(json.dumps({"values": {"person": 0.2}}))
     with pytest.raises(CascadeError, match="needs a number for each group"):
         load_thresholds(tmp_path)

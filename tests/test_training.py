@@ -30,7 +30,7 @@ def test_threads_decode_the_same_inputs_as_one_thread(sample_release):
 
 
 def test_the_saved_head_is_the_best_validation_epoch(sample_release, tmp_path):
-    report = train_head(sample_release, tmp_path, "adult", epochs=3, batch=8, imgsz=48, pretrained="none",
+    report = train_head(sample_release, tmp_path, actor="adult", epochs=3, batch=8, imgsz=48, pretrained="none",
                         device="cpu", val_fraction=0.5, progress=False)
     scores = [row["val_f1"] for row in report.epochs]
     assert report.best_epoch == 1 + int(np.argmax(scores))  # first of the best, as "improves on" means
@@ -39,7 +39,7 @@ def test_the_saved_head_is_the_best_validation_epoch(sample_release, tmp_path):
     assert meta["epoch"] == report.best_epoch and meta["metrics"]["val_f1"] == scores[report.best_epoch - 1]
     # the file holds that epoch's weights: seeded training stopped at that epoch gives the same ones
     # (here every epoch scores F1 0 with random weights, so epoch 1 is kept, not the last)
-    stopped = train_head(sample_release, tmp_path / "stopped", "adult", epochs=report.best_epoch, batch=8, imgsz=48,
+    stopped = train_head(sample_release, tmp_path / "stopped", actor="adult", epochs=report.best_epoch, batch=8, imgsz=48,
                          pretrained="none", device="cpu", val_fraction=0.5, progress=False)
     kept = load_head(stopped.file, group("adult"))[0].state_dict()
     assert all(torch.equal(v, kept[k]) for k, v in model.state_dict().items())

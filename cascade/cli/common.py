@@ -1,65 +1,93 @@
-"""Flags every subcommand shares, and the one way results are printed (text or ``--json``)."""
+"""Flags every subcommand shares, the one way flags reach the library, and the one way results print.
+
+A flag is named as the library's keyword argument it feeds (``--head-frames`` -> ``head_frames``)
+and reaches it through :func:`flags_for`, which picks the parsed flags by the function's parameter
+names. :func:`unread_flags` lists any flag that no call read: the entry point treats that as a bug,
+so a flag can never be silently ignored (as ``--stride`` once was by ``predict``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from cascade import defaults
+from cascade.detect.options import OPTION_NAMES
+
+#: Parsed names that belong to the command line itself, not to the library.
+CLI_ONLY = frozenset({"command", "run", "json", "_read"})
 
 
-def add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
-    """--data, --run-dir, --device, --seed and --json, named and explained the same everywhere."""
+def flags_for(args: argparse.Namespace, function: Callable) -> dict[str, Any]:
+    """The parsed flags named like ``function``'s parameters (and the detector options when it takes
+    ``**detect_options``), ready to pass by keyword; each is marked as read."""
+    parameters = inspect.signature(function).parameters
+    names = [name for name in parameters if name in vars(args) and name not in CLI_ONLY]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        names += [name for name in OPTION_NAMES if name in vars(args) and name not in names]
+    vars(args).setdefault("_read", set()).update(names)
+    return {name: getattr(args, name) for name in names}
+
+
+def unread_flags(args: argparse.Namespace) -> set[str]:
+    """Flags that no library call read (a bug in the command's wiring)."""
+    return set(vars(args)) - CLI_ONLY - vars(args).get("_read", set())
+
+
+def add_common(parser: argparse.ArgumentParser, data: bool = True, seed: bool = False) -> None:
+    """--data, --run-dir, --device, --json (and --seed where the command draws random numbers)."""
     if data:
         parser.add_argument(
             "--data", type=Path, required=True,
-            help="A2D release root (folder with videoset.csv) or a labels CSV (video, frame, labels)",
+            help="A2D release root (folder with videoset.csv) or a labels CSV (video, [frame,] labels)",
         )
     parser.add_argument("--run-dir", type=Path, default=Path(defaults.RUN_DIR),
                         help="where caches, thresholds and heads live (default: %(default)s)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.SEED, help="random seed (default: %(default)s)")
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+    parser.add_argument("--device", default=defaults.DEVICE, help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    if seed:
+        parser.add_argument("--seed", type=int, default=defaults.SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout instead of text")
 
 
 def add_split(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument("--split", choices=("train", "test", "all"), default=default,
-                        help="which videos to use (default: %(default)s)")
-
-
-def emit(args: argparse.Namespace, result: Any) -> None:
-    """Print a result object: its ``summary()`` as text, or its ``to_json()`` with --json."""
-    if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print(result.summary())
+    parser.add_argument("--split", choices=defaults.SPLIT_CHOICES, default=default, help="which videos to use (default: %(default)s)")
 
 
 def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> None:
-    """The detector's flags, for every command that may have to detect first.
-
-    ``--conf`` is left out where the confidence is the one stored with the tuned thresholds.
-    """
+    """The detector's flags (:class:`~cascade.detect.options.DetectOptions`), for every command that
+    may have to detect first. ``--conf`` is left out where the confidence is the one stored with the
+    tuned thresholds. ``--device`` comes from :func:`add_common`."""
     group = parser.add_argument_group("detection")
     group.add_argument("--weights", default=None,
-                       help=f"YOLO weights (.pt, .yaml or exported folder); default ${defaults.WEIGHTS_ENV}, "
-                            f"else {defaults.DETECTOR_WEIGHTS} (downloaded by Ultralytics)")
+                       help=f"YOLO weights (.pt, .yaml or exported folder) (default: ${defaults.WEIGHTS_ENV}, "
+                            f"else {defaults.DETECTOR_WEIGHTS}, downloaded by Ultralytics)")
     group.add_argument("--imgsz", type=int, default=None,
                        help=f"detector input size (default: {defaults.IMGSZ}; exports with a fixed size use theirs)")
     group.add_argument("--stride", type=int, default=defaults.STRIDE,
                        help="detect every N-th frame (default: %(default)s, every frame)")
-    group.add_argument("--batch", type=int, default=None, help="frames per forward pass (default: 256 on GPU, 16 on CPU)")
-    group.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores - 2)")
+    batches = ", ".join(f"{n} on {d.upper() if d == 'cpu' else 'GPU'}" for d, n in defaults.DETECT_BATCH.items())
+    group.add_argument("--batch", type=int, default=None, help=f"frames per forward pass (default: {batches})")
+    group.add_argument("--chunk", type=int, default=defaults.DECODE_CHUNK,
+                       help="frames a decoding worker hands over at once, at most one batch (default: %(default)s)")
+    group.add_argument("--prefetch", type=int, default=defaults.PREFETCH,
+                       help="chunks each decoding worker keeps ready (default: %(default)s)")
+    group.add_argument("--workers", type=int, default=None,
+                       help="decoding processes, 0 to decode in this process (default: cores - 1, or cores - 2 "
+                            "above 4 cores; at most one per video)")
     if conf:
         group.add_argument("--conf", type=float, default=defaults.DETECT_CONF,
                            help="detection confidence that counts towards a score (default: %(default)s)")
 
 
-def detect_options(args: argparse.Namespace) -> dict:
-    """The keyword arguments of cascade.detect.detect_videos taken from parsed flags."""
-    return {"weights": args.weights, "imgsz": args.imgsz, "stride": args.stride, "batch": args.batch,
-            "workers": args.workers, "device": args.device}
+def emit(args: argparse.Namespace, result: Any) -> None:
+    """Print a result object: its ``summary()`` as text, or its ``to_json()`` with --json (stdout holds
+    only the JSON)."""
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(result.summary())

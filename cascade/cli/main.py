@@ -12,6 +12,7 @@ import logging
 import sys
 
 from cascade import __version__
+from cascade.cli.common import unread_flags
 from cascade.errors import CascadeError
 
 #: Subcommand name -> module in cascade.cli; each module has HELP, configure(parser), run(args).
@@ -34,8 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(f"cascade.cli.{module_name}")
-        sub = commands.add_parser(name, help=module.HELP, description=module.HELP,
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(sub)
         sub.set_defaults(run=module.run)
     return parser
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"cascade {args.command}: %(levelname)s: %(message)s")
     try:
         args.run(args)
+        if unread_flags(args):  # a flag that reaches no library call is silently ignored: a bug, not bad input
+            raise RuntimeError(f"flags never passed to the library: {', '.join(sorted(unread_flags(args)))}")
     except CascadeError as exc:
         print(f"cascade {args.command}: error: {exc}", file=sys.stderr)
         return 2

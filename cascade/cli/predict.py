@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from cascade import defaults
-from cascade.cli.common import add_common, add_detect_options, emit
+from cascade.cli.common import add_common, add_detect_options, emit, flags_for
 
 HELP = "say which actors do which actions in a video (uses RUN/thresholds.json, else the built-in thresholds)"
 
@@ -22,16 +22,20 @@ def _frames(text: str) -> list[int]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("video", type=Path, help="the video file")
+    parser.add_argument("video_path", metavar="video", type=Path, help="the video file")
     add_common(parser, data=False)
     parser.add_argument("--frames", type=_frames, default=None,
-                        help=f"frames the heads look at, e.g. 12,40 (default: {defaults.PREDICT_FRAMES} evenly spaced)")
+                        help="frames the heads look at, e.g. 12,40 (default: --head-frames evenly spaced frames)")
+    parser.add_argument("--head-frames", type=int, default=defaults.HEAD_FRAMES,
+                        help="how many evenly spaced frames the heads look at (default: %(default)s)")
+    parser.add_argument("--thresholds", choices=defaults.THRESHOLD_SOURCES, default="auto",
+                        help="the run's thresholds.json, else the built-in ones (auto); the file only (file); "
+                             "the built-in ones (builtin) (default: %(default)s)")
     add_detect_options(parser, conf=False)
 
 
 def run(args: argparse.Namespace) -> None:
     from cascade.pipeline import Cascade
 
-    cascade = Cascade.from_run_dir(args.run_dir, weights=args.weights, imgsz=args.imgsz, device=args.device,
-                                   batch=args.batch, workers=args.workers or 0)
-    emit(args, cascade.predict(args.video, args.frames, progress=not args.json))
+    cascade = Cascade.from_run_dir(**flags_for(args, Cascade.from_run_dir))
+    emit(args, cascade.predict(**flags_for(args, cascade.predict), progress=not args.json))

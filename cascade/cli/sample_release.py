@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cascade.cli.common import flags_for
+
 HELP = "write a small A2D-layout release (videos + MATLAB annotations) from real clips, to try the tool"
 
 
@@ -20,5 +22,5 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from cascade.data.sample import SAMPLE_VIDEOS, build_sample_release
 
-    root = build_sample_release(args.root, args.clips, args.frames_per_video, args.overwrite)
+    root = build_sample_release(**flags_for(args, build_sample_release))
     print(f"wrote {len(SAMPLE_VIDEOS)} videos to {root}; try: cascade tune-thresholds --data {root}")

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 
 from cascade import defaults
-from cascade.cli.common import add_common, add_detect_options, add_split, detect_options, emit
+from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for
 
 HELP = "tune per-actor presence thresholds by particle swarm optimisation; writes RUN/thresholds.json and a report"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_common(parser)
+    add_common(parser, seed=True)
     add_split(parser, "train")
     pso = parser.add_argument_group("particle swarm")
-    pso.add_argument("--fitness", choices=("prf1", "p", "f1"), default=defaults.FITNESS,
+    pso.add_argument("--fitness", choices=defaults.FITNESS_CHOICES, default=defaults.FITNESS,
                      help="maximise P*R*F1, P or F1 (default: %(default)s)")
     pso.add_argument("--particles", type=int, default=defaults.PSO_PARTICLES, help="swarm size (default: %(default)s)")
     pso.add_argument("--iters", type=int, default=defaults.PSO_ITERS, help="iterations per restart (default: %(default)s)")
@@ -28,8 +28,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from cascade.thresholds.workflow import tune_thresholds
 
-    report = tune_thresholds(
-        args.data, args.run_dir, args.split, args.fitness, args.particles, args.iters, args.restarts,
-        tuple(args.bounds), args.seed, args.conf, progress=not args.json, **detect_options(args),
-    )
-    emit(args, report)
+    emit(args, tune_thresholds(**flags_for(args, tune_thresholds), progress=not args.json))

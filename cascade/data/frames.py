@@ -93,14 +93,6 @@ def read_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.ndarra
     return found
 
 
-def frame_count(path: str | Path) -> int:
-    """The number of frames that actually decode."""
-    count = 0
-    for count, _ in iter_frames(path, check_complete=False):
-        pass
-    return count
-
-
 def evenly_spaced(count: int, total: int) -> list[int]:
     """``count`` 1-based frame numbers spread evenly over ``total`` frames (centres of equal bins)."""
     count = max(1, min(count, total))

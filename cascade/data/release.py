@@ -32,10 +32,10 @@ import pandas as pd
 
 from cascade.data.annotations import read_annotation
 from cascade.data.videoset import read_videoset
+from cascade.defaults import SPLIT_CHOICES
 from cascade.errors import CascadeError
 from cascade.labels import groups_of_pairs, parse_pair
 
-SPLIT_CHOICES = ("train", "test", "all")
 
 
 @dataclass
@@ -160,8 +160,10 @@ def _csv_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:
     return (path.stem, str(path), frame, tuple(sorted(set(pairs))), np.asarray(pairs, dtype=np.int64), boxes, split)
 
 
-def open_dataset(data: str | Path) -> Dataset:
-    """An A2D release root (folder) or a user's labels CSV (file)."""
+def open_dataset(data: str | Path | Dataset) -> Dataset:
+    """An A2D release root (folder) or a user's labels CSV (file); an opened dataset is returned as it is."""
+    if isinstance(data, Dataset):
+        return data
     data = Path(data)
     if data.suffix.lower() == ".csv":
         return CSVDataset(data)

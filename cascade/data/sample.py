@@ -10,7 +10,7 @@ as fractions of the frame (x1, y1, x2, y2). ``SAMPLE_VIDEOS`` is the one table o
 
 Example::
 
-    build_sample_release("sample", clips_dir="../shared/clips")
+    build_sample_release("sample", clips="../shared/clips")
     # cascade sample-release sample --clips ../shared/clips
 """
 
@@ -76,10 +76,11 @@ ANNOTATED_PER_VIDEO = 3
 
 
 def build_sample_release(
-    root: str | Path, clips_dir: str | Path, frames_per_video: int = 48, overwrite: bool = False
+    root: str | Path, clips: str | Path, frames_per_video: int = 48, overwrite: bool = False
 ) -> Path:
-    """Write the sample release under ``root`` and return it; refuses to overwrite unless asked."""
-    root, clips_dir = Path(root), Path(clips_dir)
+    """Write the sample release under ``root`` from the source clips in the folder ``clips``, and return
+    it; refuses to overwrite unless asked."""
+    root, clips_dir = Path(root), Path(clips)
     if (root / "videoset.csv").exists() and not overwrite:
         raise CascadeError(f"{root}: already holds a release; choose another folder or pass --overwrite")
     if frames_per_video < ANNOTATED_PER_VIDEO:

@@ -27,14 +27,14 @@ from torch import nn
 from torchvision.models import ResNet34_Weights, resnet34
 
 from cascade import __version__
+from cascade.defaults import PRETRAINED_CHOICES
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
 from cascade.labels import Group
-from cascade.models.inputs import IMAGENET_MEAN, IMAGENET_STD
+from cascade.models.inputs import IMAGENET_MEAN, IMAGENET_STD, normalise
 
 log = logging.getLogger(__name__)
 
-PRETRAINED_CHOICES = ("imagenet", "none")
 HEADS_DIR = "heads"
 
 
@@ -115,3 +115,15 @@ def load_head(path: str | Path, group: Group, device: torch.device | str = "cpu"
     except RuntimeError as exc:
         raise CascadeError(f"{path}: weights do not fit a ResNet-34 {group.name} head ({_short(exc)})") from None
     return model.to(device).eval(), meta
+
+
+def predict_batches(model: nn.Module, images: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:
+    """Softmax probabilities for uint8 inputs, in batches, on ``device`` (returned on the CPU)."""
+    model.eval()
+    cuda = device.type == "cuda"
+    out = []
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+        for start in range(0, len(images), batch):
+            x = normalise(images[start : start + batch], device, channels_last=cuda)
+            out.append(model(x).float().softmax(1))
+    return torch.cat(out).cpu() if out else torch.empty(0)  # one copy back: no wait per batch

@@ -40,7 +40,7 @@ from cascade.errors import CascadeError
 from cascade.labels import Group, group as find_group
 from cascade.metrics import sample_prf
 from cascade.models.device import select_device
-from cascade.models.heads import build_head, head_meta, head_path, save_head
+from cascade.models.heads import build_head, head_meta, head_path, predict_batches, save_head
 from cascade.models.inputs import head_input, normalise
 from cascade.workers import available_cores
 
@@ -121,18 +121,6 @@ class TrainReport:
         return dict(self.__dict__)
 
 
-def predict_batches(model: nn.Module, images: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:
-    """Softmax probabilities for uint8 inputs, in batches, on ``device`` (returned on the CPU)."""
-    model.eval()
-    cuda = device.type == "cuda"
-    out = []
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-        for start in range(0, len(images), batch):
-            x = normalise(images[start : start + batch], device, channels_last=cuda)
-            out.append(model(x).float().softmax(1))
-    return torch.cat(out).cpu() if out else torch.empty(0)  # one copy back: no wait per batch
-
-
 def frame_scores(probs: torch.Tensor, samples: Samples) -> tuple[float, float, float]:
     """Challenge P/R/F1 per annotated frame: predicted pairs (argmax per instance) vs true pairs."""
     pred = np.zeros_like(samples.truth)
@@ -179,25 +167,28 @@ def split_frames(dataset, val_fraction: float, seed: int) -> tuple[pd.DataFrame,
 
 
 def train_head(
-    data: str | Path,
+    data,
     run_dir: str | Path = defaults.RUN_DIR,
+    *,
     actor: str = "person",
     epochs: int = defaults.EPOCHS,
     batch: int = defaults.BATCH,
     lr: float = defaults.LR,
     imgsz: int = defaults.HEAD_IMGSZ,
-    crop: bool = False,
+    crop: bool = defaults.CROP,
     pretrained: str = defaults.PRETRAINED,
     val_fraction: float = defaults.VAL_FRACTION,
-    device: str = "auto",
+    device: str = defaults.DEVICE,
     seed: int = defaults.SEED,
-    amp: bool = True,
+    amp: bool = defaults.AMP,
     progress: bool = True,
 ) -> TrainReport:
     """Train the head of the group that ``actor`` belongs to and save its best epoch.
 
     ``amp`` (CUDA only): bf16 autocast and channels-last memory; off gives the seed's fp32 steps.
+    The checkpoint records the arguments exactly as this call received them.
     """
+    received = {name: value for name, value in locals().items() if name != "progress"}  # before any other local
     group = find_group(actor)
     if epochs < 1 or batch < 1 or imgsz < 32 or lr <= 0:
         raise CascadeError("--epochs and --batch must be at least 1, --imgsz at least 32, --lr positive")
@@ -223,8 +214,6 @@ def train_head(
     optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=defaults.MOMENTUM)
     scheduler = torch.optim.lr_scheduler.StepLR(optimiser, step_size=defaults.STEP_EPOCHS, gamma=defaults.GAMMA)
     generator = torch.Generator().manual_seed(seed)
-    args = {"data": str(data), "actor": actor, "epochs": epochs, "batch": batch, "lr": lr, "imgsz": imgsz,
-            "crop": crop, "pretrained": pretrained, "val_fraction": val_fraction, "seed": seed, "amp": amp}
     path = head_path(run_dir, group)
     report = TrainReport(group.name, str(path), init, len(train.targets), 0 if val is None else len(val.targets), 0)
     best_f1 = -1.0
@@ -244,7 +233,7 @@ def train_head(
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
     report.best_epoch = best_row["epoch"]
-    meta = head_meta(group, imgsz, crop, defaults.CROP_PAD, init, args)
+    meta = head_meta(group, imgsz, crop, defaults.CROP_PAD, init, received)
     meta.update(epoch=report.best_epoch, metrics=best_row)
     save_head(path, model, meta)
     report.seconds, report.decode_seconds = time.monotonic() - start, decode_seconds

@@ -6,6 +6,8 @@
 - :mod:`~cascade.thresholds.workflow`: detect, score, tune, compare, save and report.
 """
 
-from cascade.thresholds.files import Thresholds, builtin_thresholds, load_thresholds, save_thresholds
+from cascade.thresholds.files import (
+    THRESHOLD_SOURCES, Thresholds, builtin_thresholds, load_thresholds, save_thresholds,
+)
 
-__all__ = ["Thresholds", "builtin_thresholds", "load_thresholds", "save_thresholds"]
+__all__ = ["THRESHOLD_SOURCES", "Thresholds", "builtin_thresholds", "load_thresholds", "save_thresholds"]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from cascade import defaults
+from cascade.defaults import THRESHOLD_SOURCES
 from cascade.errors import CascadeError
 from cascade.fileio import write_json_atomic
 from cascade.labels import GROUP_NAMES
@@ -60,13 +61,15 @@ def save_thresholds(path: str | Path, thresholds: Thresholds) -> Path:
     return path
 
 
-def load_thresholds(run_dir: str | Path, required: bool = False) -> Thresholds:
-    """``RUN/thresholds.json`` if present (checked), else the built-in defaults (or an error)."""
+def load_thresholds(run_dir: str | Path, source: str = "auto") -> Thresholds:
+    """The thresholds a cascade uses, from ``source`` (see :data:`THRESHOLD_SOURCES`); the file is checked."""
+    if source not in THRESHOLD_SOURCES:
+        raise CascadeError(f"unknown thresholds source {source!r}; valid: {', '.join(THRESHOLD_SOURCES)}")
     path = Path(run_dir) / FILE_NAME
-    if not path.exists():
-        if required:
-            raise CascadeError(f"{path}: no thresholds; run `cascade tune-thresholds` first")
+    if source == "builtin" or (source == "auto" and not path.exists()):
         return builtin_thresholds()
+    if not path.exists():
+        raise CascadeError(f"{path}: no thresholds; run `cascade tune-thresholds` first, or pass --thresholds builtin")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         values = {g: float(data["values"][g]) for g in GROUP_NAMES}

@@ -24,14 +24,17 @@ from typing import Callable
 
 import numpy as np
 
+from cascade.defaults import FITNESS_CHOICES
 from cascade.errors import CascadeError
 from cascade.metrics import per_sample_prf, sample_prf
+from cascade.scores import presence
 
 FITNESSES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
     "prf1": lambda p, r, f1: p * r * f1,
     "p": lambda p, r, f1: p,
     "f1": lambda p, r, f1: f1,
 }
+assert tuple(FITNESSES) == FITNESS_CHOICES
 
 
 def check_fitness(name: str) -> str:
@@ -50,10 +53,10 @@ def swarm_prf(thresholds: np.ndarray, scores: np.ndarray, truth: np.ndarray):
     thresholds = np.atleast_2d(thresholds)
     n_groups = scores.shape[1]
     if n_groups > 8:
-        return sample_prf(scores[None, :, :] >= thresholds[:, None, :], truth)
+        return sample_prf(presence(scores[None, :, :], thresholds[:, None, :]), truth)
     predicted = np.zeros((len(thresholds), len(scores)), dtype=np.uint8)
     for g in range(n_groups):  # a loop over the groups, each a whole-swarm comparison
-        predicted |= (scores[None, :, g] >= thresholds[:, g, None]).view(np.uint8) << g
+        predicted |= presence(scores[None, :, g], thresholds[:, g, None]).view(np.uint8) << g
     true_bits = (np.asarray(truth, np.uint8) << np.arange(n_groups, dtype=np.uint8)).sum(1, dtype=np.uint8)
     code = (_POPCOUNT[predicted & true_bits] * 9 + _POPCOUNT[predicted]) * 9 + _POPCOUNT[true_bits]
     per_video = _PRF_BY_COUNTS[code]  # (particles, videos, 3)

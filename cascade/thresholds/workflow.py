@@ -19,7 +19,8 @@ import pandas as pd
 
 from cascade import defaults
 from cascade.data import open_dataset
-from cascade.detect import detect_dataset, load_detections
+from cascade.detect.cache import load_detections
+from cascade.detect.runner import detect_dataset
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path, write_text_atomic
 from cascade.labels import GROUP_NAMES
@@ -58,7 +59,7 @@ class TuningReport:
 def labelled_scores(dataset, split: str, run_dir: Path, conf: float) -> tuple[pd.DataFrame, np.ndarray]:
     """Scores of the split's videos that are in the cache, and their true group indicators."""
     videos = dataset.labelled_videos(split)
-    scores = group_scores(load_detections(run_dir), conf)
+    scores = group_scores(load_detections(run_dir, videos.video), conf)
     videos = videos[videos.video.isin(scores.index)]
     if videos.empty:
         raise CascadeError(f"{dataset.source}: none of the {split} videos could be detected")
@@ -66,8 +67,9 @@ def labelled_scores(dataset, split: str, run_dir: Path, conf: float) -> tuple[pd
 
 
 def tune_thresholds(
-    data: str | Path,
+    data,
     run_dir: str | Path = defaults.RUN_DIR,
+    *,
     split: str = "train",
     fitness: str = defaults.FITNESS,
     particles: int = defaults.PSO_PARTICLES,
@@ -79,9 +81,16 @@ def tune_thresholds(
     progress: bool = True,
     **detect_options,
 ) -> TuningReport:
+    """Tune the per-group thresholds on the labelled videos of ``split`` and save them.
+
+    Detects what the cache lacks (``detect_options`` as for ``cascade detect``), scores each video at
+    detection confidence ``conf``, runs seeded PSO (best of ``restarts``) for ``fitness``, scores the
+    constant and grid baselines on the same videos, writes ``RUN/thresholds.json`` (PSO) and the
+    report in ``RUN/thresholds/``.
+    """
     run_dir = Path(run_dir)
     dataset = open_dataset(data)
-    detected = detect_dataset(dataset, split, run_dir, progress=progress, **detect_options)
+    detected = detect_dataset(dataset, run_dir, split, conf, progress=progress, **detect_options)
     scores, truth = labelled_scores(dataset, split, run_dir, conf)
     values = scores.to_numpy()
     pso = tune_pso(values, truth, fitness, particles, iters, restarts, tuple(bounds), seed)
