@@ -52,6 +52,7 @@ HEAD_FRAMES = 5  # frames per video a head looks at in predict when --frames is 
 SEED = 0
 RUN_DIR = "runs"
 DEVICE = "auto"  # the first CUDA GPU when there is one, else the CPU
+THRESHOLDS = "auto"  # the run's thresholds.json, else the built-in defaults (see THRESHOLD_SOURCES)
 
 # Choices: the library validates against these and the CLI offers them.
 SPLIT_CHOICES = ("train", "test", "all")

@@ -88,7 +88,7 @@ class Cascade:
     """
 
     def __init__(self, run_dir: str | Path = defaults.RUN_DIR, *, head_frames: int = defaults.HEAD_FRAMES,
-                 thresholds: str = "auto", **detect_options) -> None:
+                 thresholds: str = defaults.THRESHOLDS, **detect_options) -> None:
         self.run_dir = Path(run_dir)
         self.head_frames, self.thresholds = head_frames, thresholds
         self.detect_options = DetectOptions(**detect_options)
@@ -97,7 +97,7 @@ class Cascade:
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path = defaults.RUN_DIR, *, head_frames: int = defaults.HEAD_FRAMES,
-                     thresholds: str = "auto", **detect_options) -> "Cascade":
+                     thresholds: str = defaults.THRESHOLDS, **detect_options) -> "Cascade":
         """A cascade with the run's thresholds (as ``thresholds`` says) and every head found in it."""
         cascade = cls(run_dir, head_frames=head_frames, thresholds=thresholds, **detect_options)
         cascade.thresholds_ = load_thresholds(run_dir, cascade.thresholds)

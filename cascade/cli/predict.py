@@ -28,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="frames the heads look at, e.g. 12,40 (default: --head-frames evenly spaced frames)")
     parser.add_argument("--head-frames", type=int, default=defaults.HEAD_FRAMES,
                         help="how many evenly spaced frames the heads look at (default: %(default)s)")
-    parser.add_argument("--thresholds", choices=defaults.THRESHOLD_SOURCES, default="auto",
+    parser.add_argument("--thresholds", choices=defaults.THRESHOLD_SOURCES, default=defaults.THRESHOLDS,
                         help="the run's thresholds.json, else the built-in ones (auto); the file only (file); "
                              "the built-in ones (builtin) (default: %(default)s)")
     add_detect_options(parser, conf=False)

@@ -152,7 +152,7 @@ class Detector:
         self,
         weights: str | os.PathLike[str] | None = None,
         imgsz: int | None = None,
-        device: str = "auto",
+        device: str = defaults.DEVICE,
         keep_conf: float = defaults.KEEP_CONF,
         iou: float = defaults.NMS_IOU,
         max_det: int = defaults.MAX_DET,

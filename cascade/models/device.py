@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 
+from cascade import defaults
 from cascade.errors import CascadeError
 
 
-def select_device(spec: str = "auto") -> torch.device:
+def select_device(spec: str = defaults.DEVICE) -> torch.device:
     """``auto`` takes the first GPU when there is one; ``cuda``/``cuda:N`` must exist."""
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -61,7 +61,7 @@ def save_thresholds(path: str | Path, thresholds: Thresholds) -> Path:
     return path
 
 
-def load_thresholds(run_dir: str | Path, source: str = "auto") -> Thresholds:
+def load_thresholds(run_dir: str | Path, source: str = defaults.THRESHOLDS) -> Thresholds:
     """The thresholds a cascade uses, from ``source`` (see :data:`THRESHOLD_SOURCES`); the file is checked."""
     if source not in THRESHOLD_SOURCES:
         raise CascadeError(f"unknown thresholds source {source!r}; valid: {', '.join(THRESHOLD_SOURCES)}")
