@@ -41,14 +41,19 @@ class EvaluationReport:
     def summary(self) -> str:
         parts = []
         for name in ("overall", "actors", "heads"):
-            parts += [f"== {name} ==", self.tables[name].to_string(float_format="{:.3f}".format)]
+            parts += [f"== {name} ==", self.tables[name].to_string(float_format="{:.3f}".format, na_rep="-")]
+        absent = self.tables["actors"].query("videos == 0").index.tolist()
+        if absent:
+            parts.append(f"no labelled videos of: {', '.join(absent)} (their scores are undefined, shown as -)")
         parts.append(f"written: {', '.join(self.files.values())}")
         if self.skipped:
             parts.append(f"skipped (not decodable): {'; '.join(self.skipped.values())}")
         return "\n".join(parts)
 
     def to_json(self) -> dict:
-        return {"tables": {k: v.reset_index().to_dict("records") for k, v in self.tables.items()},
+        """The tables as lists of rows; undefined values are null."""
+        plain = {k: v.reset_index().astype(object).where(v.reset_index().notna(), None) for k, v in self.tables.items()}
+        return {"tables": {k: v.to_dict("records") for k, v in plain.items()},
                 "files": self.files, "skipped": self.skipped}
 
 

@@ -52,7 +52,9 @@ def per_sample_prf(hits: np.ndarray, n_pred: np.ndarray, n_true: np.ndarray):
 
 
 def class_table(pred: np.ndarray, true: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
-    """Per-class precision, recall, F1 and support, plus a micro-averaged row."""
+    """Per-class precision, recall, F1 and support, plus a micro-averaged row. A ratio whose
+    denominator is 0 is undefined (NaN), not 0: precision of a class never predicted, recall and F1
+    of a class with no support and no prediction."""
     pred = np.asarray(pred, dtype=bool)
     true = np.asarray(true, dtype=bool)
     tp = np.logical_and(pred, true).sum(0)
@@ -64,7 +66,7 @@ def class_table(pred: np.ndarray, true: np.ndarray, names: Sequence[str]) -> pd.
     table["recall"] = table.tp / (table.tp + table.fn).replace(0, np.nan)
     table["f1"] = 2 * table.tp / (2 * table.tp + table.fp + table.fn).replace(0, np.nan)
     table["support"] = table.tp + table.fn
-    return table[["precision", "recall", "f1", "support"]].fillna(0.0)
+    return table[["precision", "recall", "f1", "support"]]
 
 
 def indicator(label_sets: Sequence[Sequence[object]], classes: Sequence[object]) -> np.ndarray:

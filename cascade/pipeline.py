@@ -1,33 +1,36 @@
-"""The whole cascade for one video: detect -> score -> threshold -> heads -> actor-action labels.
+"""The whole cascade: videos -> detections cache -> actor scores -> thresholds -> heads -> labels.
 
 :class:`Cascade` is built from a run directory, which holds everything a trained cascade is:
 ``detections.parquet`` (reused, never detected twice), ``thresholds.json`` (else the built-in
 defaults) and ``heads/<group>.pt``. As in scikit-learn, what was learned carries a trailing
 underscore: ``thresholds_`` and ``heads_``.
 
-For a present group, its head looks at a few frames (evenly spaced unless given) and its softmax
-probabilities are averaged; a head trained with ``crop`` looks at the group's most confident
-detected box in each frame instead of the whole frame. A present group without a head is reported
-as the actor alone, with the command that trains its head.
+The actor stage needs no head: every present group is reported with its score and threshold. For
+a present group with a head, the head looks at a few frames (evenly spaced unless given) and its
+softmax probabilities are averaged; a head trained with ``crop`` looks at the group's most
+confident detected box in each frame instead of the whole frame. A present group without a head is
+reported with the command that trains one. Many videos are detected in one pass (batches span
+videos); a video that cannot be read gets its ``error`` and the others go on.
 
 Example::
 
     cascade = Cascade.from_run_dir("runs")
-    result = cascade.predict("video.mp4")
-    print(result.summary())          # adult-walking 0.91, dog-running 0.77
+    for result in cascade.predict_many(["a.mp4", "clips/"]):
+        print(result.summary())      # a.mp4: adult-walking 0.91, dog-running 0.77
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 import torch
 
 from cascade import defaults
+from cascade.annotate import picture_names, save_pictures
 from cascade.data.frames import evenly_spaced, read_frames
 from cascade.detect.cache import empty_detections, load_detections
 from cascade.detect.options import DetectOptions
@@ -35,7 +38,7 @@ from cascade.detect.runner import detect_videos
 from cascade.errors import CascadeError
 from cascade.labels import GROUPS, Group, pair_name
 from cascade.models.device import select_device
-from cascade.models.heads import HEADS_DIR, head_path, load_head, predict_batches
+from cascade.models.heads import head_path, load_head, predict_batches
 from cascade.models.inputs import head_input
 from cascade.scores import group_scores, presence
 from cascade.thresholds.files import Thresholds, load_thresholds
@@ -43,22 +46,34 @@ from cascade.thresholds.files import Thresholds, load_thresholds
 
 @dataclass
 class Prediction:
-    """What the cascade says about one video."""
+    """What the cascade says about one video (see :meth:`to_json` for the fields)."""
 
     video: str
-    scores: dict[str, float]
-    thresholds: dict[str, float]
-    labels: list[dict] = field(default_factory=list)  # {"label", "pair", "confidence", "actor_score"}
+    actors: list[dict] = field(default_factory=list)  # present groups: {"actor", "score", "threshold"}
+    labels: list[dict] = field(default_factory=list)  # {"label", "pair", "actor", "confidence"}
     untrained: dict[str, str] = field(default_factory=dict)  # present group -> command that trains its head
-    frames: list[int] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)  # the frames the heads looked at
+    scores: dict[str, float] = field(default_factory=dict)  # every group's score
+    error: str | None = None  # why the video could not be read
+    files: dict[str, str] = field(default_factory=dict)  # pictures written with save=
 
     def summary(self) -> str:
+        if self.error:
+            return f"{self.video}: error: {self.error}"
         found = [f"{l['label']} {l['confidence']:.2f}" for l in self.labels]
-        found += [f"{g} (no head: {cmd})" for g, cmd in self.untrained.items()]
-        text = ", ".join(found) if found else "no actor found"
-        return f"{self.video}: {text}"
+        found += [f"{g} {self._actor(g)['score']:.2f} (no head: {cmd})" for g, cmd in self.untrained.items()]
+        if not found:
+            best = max(self.scores, key=self.scores.get)
+            found = [f"no actor found (highest score: {best} {self.scores[best]:.2f})"]
+        return f"{self.video}: {', '.join(found)}"
+
+    def _actor(self, group: str) -> dict:
+        return next(a for a in self.actors if a["actor"] == group)
 
     def to_json(self) -> dict:
+        """``video``, ``actors`` (present groups with score and threshold), ``labels`` (pairs with
+        confidence), ``untrained`` (group -> command), ``frames``, ``scores`` (all groups), ``error``
+        (null when the video was read) and ``files`` (pictures written, when asked)."""
         return dict(self.__dict__)
 
 
@@ -102,14 +117,9 @@ class Cascade:
         cascade = cls(run_dir, head_frames=head_frames, thresholds=thresholds, **detect_options)
         cascade.thresholds_ = load_thresholds(run_dir, cascade.thresholds)
         torch_device = select_device(cascade.detect_options.device)
-        cascade.heads_ = {
+        cascade.heads_ = {  # none is fine: the actor stage works alone
             g.name: load_head(head_path(run_dir, g), g, torch_device) for g in GROUPS if head_path(run_dir, g).exists()
         }
-        if not cascade.heads_:
-            raise CascadeError(
-                f"{Path(run_dir) / HEADS_DIR}: no action heads; train one with `cascade train-head --actor dog "
-                f"--data ROOT --run-dir {run_dir}`"
-            )
         return cascade
 
     def _check_fitted(self) -> None:
@@ -138,30 +148,77 @@ class Cascade:
         images = torch.stack([head_input(f, boxes.get(n), meta["imgsz"], meta["crop_pad"]) for n, f in frames.items()])
         return predict_batches(model, images, next(model.parameters()).device).numpy()
 
-    def predict(self, video_path: str | Path, frames: list[int] | None = None, progress: bool = False) -> Prediction:
-        """Actor-action labels for one video, with confidences."""
+    def predict(self, video_path: str | Path, frames: list[int] | None = None, save: str | Path | None = None,
+                progress: bool = False) -> Prediction:
+        """Actor-action labels for one video; a video that cannot be read is a :class:`CascadeError`."""
+        result = self.predict_many([video_path], frames, save, progress)[0]
+        if result.error:
+            raise CascadeError(result.error)
+        return result
+
+    def predict_many(self, videos: Iterable[str | Path], frames: list[int] | None = None,
+                     save: str | Path | None = None, progress: bool = False) -> list[Prediction]:
+        """One :class:`Prediction` per video file (folders give the video files inside them, recursively),
+        detected in one pass; videos that cannot be read carry their ``error``. ``frames``: the frames
+        the heads look at in every video (default: ``head_frames`` evenly spaced). ``save``: a folder for
+        an annotated copy and a contact sheet of each video (:mod:`cascade.annotate`)."""
         self._check_fitted()
-        path = Path(video_path)
-        if not path.is_file():
-            raise CascadeError(f"{path}: video not found")
+        paths = video_files(videos)
+        readable = {str(p.resolve()): p for p in paths if p.is_file()}
+        actor = self.scores(readable, progress)
+        results = []
+        for path, name in zip(paths, picture_names(paths)):
+            video = str(path.resolve())
+            error = actor.failed.get(video) or (None if path.is_file() else f"{path}: video not found")
+            if error:
+                results.append(Prediction(str(path), error=error))
+                continue
+            results.append(self._predict_video(path, actor, frames))
+            if save is not None:
+                rows = actor.detections[actor.detections.video == video]
+                results[-1].files = save_pictures(results[-1], path, rows, self.thresholds_.conf, Path(save), name)
+        return results
+
+    def _predict_video(self, path: Path, actor: ActorScores, frames: list[int] | None) -> Prediction:
         video = str(path.resolve())
-        actor = self.scores({video: path}, progress)
-        if video in actor.failed:
-            raise CascadeError(actor.failed[video])
         row = actor.scores.loc[video]
         present = self.present(row)
-        total = int(actor.detections.frame.nunique())
-        numbers = frames or evenly_spaced(self.head_frames, total)
-        result = Prediction(str(path), {k: float(v) for k, v in row.items()}, dict(self.thresholds_.values),
-                            frames=list(numbers))
-        decoded = read_frames(path, numbers) if any(g.name in self.heads_ for g in present) else {}
-        for group in present:
-            if group.name not in self.heads_:
-                result.untrained[group.name] = f"cascade train-head --actor {group.name} --run-dir {self.run_dir}"
-                continue
+        with_head = [g for g in present if g.name in self.heads_]
+        last = int(actor.detections.frame[actor.detections.video == video].max())  # the last detected frame
+        numbers = (frames or evenly_spaced(self.head_frames, last)) if with_head else []
+        result = Prediction(
+            str(path), scores={k: float(v) for k, v in row.items()}, frames=list(numbers),
+            actors=[{"actor": g.name, "score": float(row[g.name]), "threshold": self.thresholds_.values[g.name]}
+                    for g in present],
+            untrained={g.name: f"cascade train-head --actor {g.name} --data DATA --run-dir {self.run_dir}"
+                       for g in present if g.name not in self.heads_},
+        )
+        decoded = read_frames(path, numbers) if numbers else {}
+        for group in with_head:
             boxes = best_boxes(actor.detections, video, group, list(decoded))
             probs = self.head_probabilities(group, decoded, boxes).mean(0)
             best = int(probs.argmax())
             result.labels.append({"label": pair_name(group.pairs[best]), "pair": group.pairs[best],
-                                  "confidence": float(probs[best]), "actor_score": float(row[group.name])})
+                                  "actor": group.name, "confidence": float(probs[best])})
         return result
+
+
+#: File name endings read as videos when a folder is given.
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+
+
+def video_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The given files, and the video files under the given folders (sorted), in the order given.
+    A path that does not exist is kept: it is reported as that video's error."""
+    found: list[Path] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            inside = sorted(p for p in given.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+            if not inside:
+                raise CascadeError(f"{given}: no video files ({', '.join(VIDEO_SUFFIXES)}) in this folder")
+            found += inside
+        else:
+            found.append(given)
+    if not found:
+        raise CascadeError("no video given; pass video files or folders holding them")
+    return found

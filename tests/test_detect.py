@@ -143,10 +143,8 @@ def test_a_killed_run_keeps_its_cache_and_resumes(tmp_path, sample_release, dete
     report = detect_dataset(sample_release, run, "all", detector=detector, workers=0, progress=False)
     assert report.videos_cached == len(done) and report.videos_done == 16 - len(done)
     full, reference = load_detections(run), load_detections(detected_run)
-    frames = ["video", "frame"]
-    assert full[frames].drop_duplicates().sort_values(frames).reset_index(drop=True).equals(
-        reference[frames].drop_duplicates().sort_values(frames).reset_index(drop=True))  # nothing lost
-    rows = full.groupby("video").size() / reference.groupby("video").size()
-    assert rows.between(0.9, 1.1).all()  # nothing detected twice (a repeated video would double its rows);
-    # a few boxes may flip at the 0.05 floor: frames share batches with other videos, in another order after a resume
-    assert np.allclose(group_scores(full, 0.5), group_scores(reference, 0.5), atol=1 / 24)
+    order = ["video", "frame", "conf", "cls"]
+    full, reference = (t.sort_values(order).reset_index(drop=True) for t in (full, reference))
+    # nothing lost, nothing doubled, and the same boxes exactly: the killed process, with Ultralytics'
+    # OMP_NUM_THREADS=1 inherited from this one, and the resume in this process detect identically
+    assert full.equals(reference)

@@ -9,11 +9,12 @@ so a flag can never be silently ignored (as ``--stride`` once was by ``predict``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, TextIO
 
 from cascade import defaults
 from cascade.detect.options import OPTION_NAMES
@@ -31,6 +32,12 @@ def flags_for(args: argparse.Namespace, function: Callable) -> dict[str, Any]:
         names += [name for name in OPTION_NAMES if name in vars(args) and name not in names]
     vars(args).setdefault("_read", set()).update(names)
     return {name: getattr(args, name) for name in names}
+
+
+def cli_flag(args: argparse.Namespace, name: str) -> Any:
+    """A flag the command line uses itself (where to write results, say), marked as read."""
+    vars(args).setdefault("_read", set()).add(name)
+    return getattr(args, name)
 
 
 def unread_flags(args: argparse.Namespace) -> set[str]:
@@ -83,11 +90,46 @@ def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> No
                            help="detection confidence that counts towards a score (default: %(default)s)")
 
 
+_RESULTS: list = []  # the real stdout while a command runs (see reserve_stdout)
+
+
+@contextlib.contextmanager
+def reserve_stdout() -> Iterator[TextIO]:
+    """Keep stdout for results while a command runs: anything else that prints to stdout (Ultralytics'
+    "Loading ..." lines, a library's print) goes to stderr. Results are written to the stream this
+    yields, also available as :func:`results_stream`."""
+    import logging
+
+    results = sys.stdout
+    moved = [h for h in logging.getLogger("ultralytics").handlers if getattr(h, "stream", None) is results]
+    for handler in moved:  # Ultralytics bound its handler to stdout when it was imported
+        handler.setStream(sys.stderr)
+    sys.stdout = sys.stderr  # handlers and prints created from now on write to stderr
+    _RESULTS.append(results)
+    try:
+        yield results
+    finally:
+        _RESULTS.pop()
+        sys.stdout = results
+        for handler in moved:
+            handler.setStream(results)
+
+
+def results_stream() -> TextIO:
+    """Where results go: the real stdout (inside :func:`reserve_stdout`), else the current one."""
+    return _RESULTS[-1] if _RESULTS else sys.stdout
+
+
+def show_progress() -> bool:
+    """Progress bars (on stderr) when a person watches stderr, not in logs and pipes."""
+    return sys.stderr.isatty()
+
+
 def emit(args: argparse.Namespace, result: Any) -> None:
-    """Print a result object: its ``summary()`` as text, or its ``to_json()`` with --json (stdout holds
-    only the JSON)."""
+    """Print a result object: its ``summary()`` as text, or its ``to_json()`` with --json."""
+    stream = results_stream()
     if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        json.dump(result.to_json(), stream, indent=2)
+        stream.write("\n")
     else:
-        print(result.summary())
+        stream.write(result.summary() + "\n")

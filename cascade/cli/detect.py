@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for
+from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for, show_progress
 
 HELP = "run the YOLO detector over every frame of the videos into the run's detections cache (resumable)"
 
@@ -18,4 +18,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from cascade.detect.runner import detect_dataset
 
-    emit(args, detect_dataset(**flags_for(args, detect_dataset), progress=not args.json))
+    emit(args, detect_dataset(**flags_for(args, detect_dataset), progress=show_progress()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for
+from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for, show_progress
 from cascade.defaults import THRESHOLD_SOURCES
 
 HELP = "score the cascade on labelled videos (challenge P/R/F1, actor-stage and per-head tables; CSVs in RUN/evaluate)"
@@ -22,4 +22,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from cascade.evaluation import evaluate
 
-    emit(args, evaluate(**flags_for(args, evaluate), progress=not args.json))
+    emit(args, evaluate(**flags_for(args, evaluate), progress=show_progress()))

@@ -1,7 +1,8 @@
 """Entry point: ``cascade <command>``. Exit status 0 ok, 2 bad input, 1 unexpected failure.
 
 Bad input (:class:`~cascade.errors.CascadeError`) is printed as one line naming the file and what
-to do; an interrupt says that finished work was kept. Only a bug shows a traceback.
+to do; an interrupt says that finished work was kept. A bug is one line too, naming the file that
+holds its traceback (in the temporary folder), so that it can be reported.
 """
 
 from __future__ import annotations
@@ -9,10 +10,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
 
 from cascade import __version__
-from cascade.cli.common import unread_flags
+from cascade.cli.common import reserve_stdout, unread_flags
 from cascade.errors import CascadeError
 
 #: Subcommand name -> module in cascade.cli; each module has HELP, configure(parser), run(args).
@@ -45,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"cascade {args.command}: %(levelname)s: %(message)s")
     try:
-        args.run(args)
+        with reserve_stdout():
+            args.run(args)
         if unread_flags(args):  # a flag that reaches no library call is silently ignored: a bug, not bad input
             raise RuntimeError(f"flags never passed to the library: {', '.join(sorted(unread_flags(args)))}")
     except CascadeError as exc:
@@ -55,7 +62,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cascade {args.command}: interrupted; finished work is saved, run it again to continue",
               file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line here, the whole traceback in a file
+        print(f"cascade {args.command}: unexpected error ({type(exc).__name__}: {exc}); this is a bug in cascade, "
+              f"please report it with the traceback written to {_save_traceback(args.command)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _save_traceback(command: str) -> Path:
+    path = Path(tempfile.gettempdir()) / f"cascade-{command}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    path.write_text(traceback.format_exc(), encoding="utf-8")
+    return path
 
 
 if __name__ == "__main__":

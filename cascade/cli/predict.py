@@ -1,14 +1,21 @@
-"""``cascade predict video.mp4``: the actor-action pairs of one video, with confidences."""
+"""``cascade predict A.mp4 B.avi DIR``: the actors and actor-action pairs of each video, in one pass.
+
+One summary line per video on stdout, or with ``--json`` one JSON object per video (JSON Lines) on
+stdout or in ``--output FILE``. A video that cannot be read gets its error and the others go on;
+the exit status is then 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from cascade import defaults
-from cascade.cli.common import add_common, add_detect_options, emit, flags_for
+from cascade.cli.common import add_common, add_detect_options, cli_flag, flags_for, results_stream, show_progress
 
-HELP = "say which actors do which actions in a video (uses RUN/thresholds.json, else the built-in thresholds)"
+HELP = ("say which actors do which actions in videos (files or folders); uses RUN/thresholds.json, else the "
+        "built-in thresholds, and the heads in RUN/heads")
 
 
 def _frames(text: str) -> list[int]:
@@ -22,8 +29,15 @@ def _frames(text: str) -> list[int]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("video_path", metavar="video", type=Path, help="the video file")
+    parser.add_argument("videos", metavar="video", type=Path, nargs="+",
+                        help="video files, or folders whose video files (searched recursively) are all predicted")
     add_common(parser, data=False)
+    parser.add_argument("--output", type=Path, default=None,
+                        help="write the JSON Lines (one object per video) to this file instead of stdout "
+                             "(default: stdout, with --json)")
+    parser.add_argument("--save", type=Path, default=None,
+                        help="folder for an annotated copy (.mp4) and a contact sheet (.png) of each video "
+                             "(default: none)")
     parser.add_argument("--frames", type=_frames, default=None,
                         help="frames the heads look at, e.g. 12,40 (default: --head-frames evenly spaced frames)")
     parser.add_argument("--head-frames", type=int, default=defaults.HEAD_FRAMES,
@@ -35,7 +49,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from cascade.errors import CascadeError
+    from cascade.fileio import write_text_atomic
     from cascade.pipeline import Cascade
 
     cascade = Cascade.from_run_dir(**flags_for(args, Cascade.from_run_dir))
-    emit(args, cascade.predict(**flags_for(args, cascade.predict), progress=not args.json))
+    results = cascade.predict_many(**flags_for(args, cascade.predict_many), progress=show_progress())
+    lines = [json.dumps(result.to_json()) for result in results]
+    output = cli_flag(args, "output")
+    if output is not None:
+        write_text_atomic(output, "".join(line + "\n" for line in lines))
+    if args.json and output is None:
+        results_stream().writelines(line + "\n" for line in lines)
+    elif not args.json:
+        results_stream().writelines(result.summary() + "\n" for result in results)
+    failed = [r for r in results if r.error]
+    if failed:
+        raise CascadeError(f"{len(failed)} of {len(results)} video(s) could not be read; first: {failed[0].error}")

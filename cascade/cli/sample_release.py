@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cascade.cli.common import flags_for
+from cascade.cli.common import flags_for, results_stream
 
 HELP = "write a small A2D-layout release (videos + MATLAB annotations) from real clips, to try the tool"
 
@@ -23,4 +23,5 @@ def run(args: argparse.Namespace) -> None:
     from cascade.data.sample import SAMPLE_VIDEOS, build_sample_release
 
     root = build_sample_release(**flags_for(args, build_sample_release))
-    print(f"wrote {len(SAMPLE_VIDEOS)} videos to {root}; try: cascade tune-thresholds --data {root}")
+    print(f"wrote {len(SAMPLE_VIDEOS)} videos to {root}; try: cascade tune-thresholds --data {root}",
+          file=results_stream())

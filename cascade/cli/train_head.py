@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cascade import defaults
-from cascade.cli.common import add_common, emit, flags_for
+from cascade.cli.common import add_common, emit, flags_for, show_progress
 
 HELP = "train one actor's ResNet-34 action head on the annotated train frames; writes RUN/heads/<group>.pt"
 
@@ -31,4 +31,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from cascade.models.training import train_head
 
-    emit(args, train_head(**flags_for(args, train_head), progress=not args.json))
+    emit(args, train_head(**flags_for(args, train_head), progress=show_progress()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cascade import defaults
-from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for
+from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for, show_progress
 
 HELP = "tune per-actor presence thresholds by particle swarm optimisation; writes RUN/thresholds.json and a report"
 
@@ -28,4 +28,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from cascade.thresholds.workflow import tune_thresholds
 
-    emit(args, tune_thresholds(**flags_for(args, tune_thresholds), progress=not args.json))
+    emit(args, tune_thresholds(**flags_for(args, tune_thresholds), progress=show_progress()))

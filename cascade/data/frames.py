@@ -1,4 +1,4 @@
-"""Video decoding with OpenCV: frame n (1-based) is the n-th decoded frame.
+"""Video reading and writing with OpenCV: frame n (1-based) is the n-th decoded frame.
 
 A2D's frame numbers come from ffmpeg's ``%05d`` extraction, which counts decoded frames from 1, so
 we decode sequentially rather than trusting container seeks. A video that opens but decodes no
@@ -10,6 +10,7 @@ Example::
     for number, frame in iter_frames("clip.mp4"):   # BGR uint8 (H, W, 3)
         ...
     frames = read_frames("clip.mp4", [1, 40])         # {1: ..., 40: ...}
+    write_video("copy.mp4", (f for _, f in iter_frames("clip.mp4")), fps=25)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import cv2
 import numpy as np
 
 from cascade.errors import CascadeError
+from cascade.fileio import atomic_path
 
 #: A video that decodes fewer than this share of its declared frames is reported as truncated.
 MIN_DECODED_SHARE = 0.9
@@ -97,3 +99,38 @@ def evenly_spaced(count: int, total: int) -> list[int]:
     """``count`` 1-based frame numbers spread evenly over ``total`` frames (centres of equal bins)."""
     count = max(1, min(count, total))
     return sorted({int((i + 0.5) * total / count) + 1 for i in range(count)})
+
+
+def frame_rate(path: str | Path, default: float = 25.0) -> float:
+    """The frame rate the container declares, else ``default``."""
+    capture = _open(Path(path))
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS)
+    finally:
+        capture.release()
+    return fps if fps and np.isfinite(fps) and fps > 0 else default
+
+
+def write_video(target: str | Path, frames: Iterable[np.ndarray], fps: float) -> int:
+    """Encode BGR frames (all of one size) as an mp4 file, atomically; returns the number written."""
+    target = Path(target)
+    count = 0
+    with atomic_path(target) as tmp:
+        mp4 = tmp.with_suffix(".mp4")  # OpenCV picks the container from the name
+        writer = None
+        try:
+            for frame in frames:
+                if writer is None:
+                    height, width = frame.shape[:2]
+                    writer = cv2.VideoWriter(str(mp4), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+                    if not writer.isOpened():
+                        raise CascadeError(f"{target}: OpenCV cannot write mp4 video here")
+                writer.write(frame)
+                count += 1
+        finally:
+            if writer is not None:
+                writer.release()
+        if not count:
+            raise CascadeError(f"{target}: no frame to write")
+        mp4.replace(tmp)
+    return count

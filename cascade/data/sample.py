@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 
 from cascade.data.annotations import write_annotation
-from cascade.data.frames import evenly_spaced, iter_frames
+from cascade.data.frames import evenly_spaced, iter_frames, write_video
 from cascade.errors import CascadeError
-from cascade.fileio import atomic_path, write_text_atomic
+from cascade.fileio import write_text_atomic
 from cascade.labels import pair_name
 
 
@@ -116,15 +116,7 @@ def _encode(target: Path, frames: list[np.ndarray]) -> tuple[int, int]:
     """Re-encode frames at 320 px high (even width), written atomically."""
     src_h, src_w = frames[0].shape[:2]
     width = int(round(src_w * HEIGHT / src_h / 2)) * 2
-    with atomic_path(target) as tmp:
-        mp4 = tmp.with_suffix(".mp4")
-        writer = cv2.VideoWriter(str(mp4), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (width, HEIGHT))
-        if not writer.isOpened():
-            raise CascadeError(f"{target}: OpenCV cannot write mp4 video here")
-        for frame in frames:
-            writer.write(cv2.resize(frame, (width, HEIGHT), interpolation=cv2.INTER_AREA))
-        writer.release()
-        mp4.replace(tmp)
+    write_video(target, (cv2.resize(f, (width, HEIGHT), interpolation=cv2.INTER_AREA) for f in frames), 25.0)
     return HEIGHT, width
 
 

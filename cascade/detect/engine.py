@@ -67,7 +67,7 @@ class BatchEngine:
     def add(self, chunk: Chunk) -> list[str]:
         """Queue a chunk; return the videos that became complete."""
         if chunk.error:
-            log.warning("skipping %s: %s", chunk.video, chunk.error)
+            log.warning("skipping a video: %s", chunk.error)
             self.failed[chunk.video] = chunk.error
             self.found.pop(chunk.video, None)
             return []
