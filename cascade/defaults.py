@@ -29,7 +29,11 @@ CONSTANT_THRESHOLD = 0.15  # the seed's constant baseline
 PSO_PARTICLES = 40
 PSO_ITERS = 10
 PSO_RESTARTS = 4
-PSO_BOUNDS = (0.1, 0.4)
+PSO_BOUNDS = (0.1, 0.4)  # seed
+THRESHOLD_METHOD = "margin"  # chosen by cross-validation on 52 real clips (benchmarks/actor_cv.py)
+MARGIN_BOUNDS = (0.01, 0.95)  # car and person need thresholds near 0.8, bird flocks near 0.02
+MARGIN_RULES = ("cat-dog",)  # a kitten is often also seen as a dog: keep the higher of the two
+CV_FOLDS = 5  # --cv: folds of videos when asked for without a number
 PSO_OPTIONS = {"c1": 0.5, "c2": 0.3, "w": 0.9}  # pyswarms' documented example settings
 GRID_STEP = 0.01  # per-group grid search resolution over the same bounds
 FITNESS = "prf1"
@@ -46,6 +50,8 @@ HEAD_IMGSZ = 224
 AMP = True  # on CUDA: bf16 autocast and channels-last (off: the seed's fp32 steps)
 CROP = False  # seed: heads see the whole frame
 VAL_FRACTION = 0.1  # share of train videos held out to pick the best epoch
+TEST_FRACTION = 0.3  # clip-level labels without a split column: share of clips (per stratum) made test
+CLIP_FRAMES = 8  # clip-level labels: frames spread over each clip that carry its labels
 CROP_PAD = 0.1  # --crop: pad the actor's box by this share of its size on each side
 HEAD_FRAMES = 5  # frames per video a head looks at in predict when --frames is not given
 
@@ -57,6 +63,7 @@ THRESHOLDS = "auto"  # the run's thresholds.json, else the built-in defaults (se
 # Choices: the library validates against these and the CLI offers them.
 SPLIT_CHOICES = ("train", "test", "all")
 FITNESS_CHOICES = ("prf1", "p", "f1")  # maximise P*R*F1 (the seed's), P or F1
+METHOD_CHOICES = ("margin", "pso", "grid", "constant", "builtin")  # see cascade.thresholds.methods
 PRETRAINED_CHOICES = ("imagenet", "none")
 #: Where a cascade's thresholds come from: ``auto`` the run's file, else the built-in defaults;
 #: ``file`` the run's file, which must exist; ``builtin`` the built-in defaults, whatever the run holds.

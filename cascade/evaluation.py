@@ -1,14 +1,24 @@
 """``evaluate`` as a library call: the cascade scored as the A2D challenge scores it.
 
-* **overall**: for every annotated frame of the split, the predicted pair set (each present
-  group's head on that frame) against the frame's true pairs: challenge P/R/F1 over frames;
-* **actors** (stage 1-2 alone): per video, predicted groups against the groups in its annotated
-  frames, challenge P/R/F1 plus a per-group table;
-* **heads** (stage 3 alone, like the seed's Table 7): per head, on the frames where its group
+A *sample* is what the labels describe: an annotated frame (A2D, a per-frame CSV) or a whole clip
+(a clip-level CSV). For a frame the heads look at that frame; for a clip, at ``head_frames``
+evenly spaced frames, their probabilities averaged, exactly as ``predict`` does.
+
+* **overall**: per sample, the predicted pair set (each present group's head) against the true
+  pairs: challenge P/R/F1 over samples;
+* **actors** (stage 1-2 alone): per video, predicted groups against the groups its labels name,
+  challenge P/R/F1 plus a per-group table (undefined where a group has no video);
+* **heads** (stage 3 alone, like the seed's Table 7): per head, on the samples where its group
   truly appears, its predicted pair against the group's true pairs;
-* **pairs**: per-pair precision/recall/F1 of the whole cascade.
+* **pairs**: per-pair precision/recall/F1 of the whole cascade;
+* **samples**: each sample's true and predicted pairs.
 
 All tables are printed and written as CSV to ``RUN/evaluate/``.
+
+Example::
+
+    report = evaluate("A2D", "runs", split="test")
+    print(report.summary())
 """
 
 from __future__ import annotations
@@ -22,12 +32,11 @@ from tqdm import tqdm
 
 from cascade import defaults
 from cascade.data import open_dataset
-from cascade.data.frames import read_frames
+from cascade.data.frames import evenly_spaced, read_frames
 from cascade.fileio import write_text_atomic
-from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, pair_name
+from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, group_of_pair, pair_name
 from cascade.metrics import class_table, indicator, sample_prf
 from cascade.pipeline import ActorScores, Cascade, best_boxes
-from cascade.scores import presence
 
 REPORT_DIR = "evaluate"
 
@@ -63,68 +72,76 @@ def _prf_row(pred: np.ndarray, true: np.ndarray, count_name: str) -> dict:
 
 
 def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", thresholds: str = "file",
-             progress: bool = True, **detect_options) -> EvaluationReport:
+             seed: int = defaults.SEED, progress: bool = True, **detect_options) -> EvaluationReport:
     """Score the run's cascade on the labelled videos of ``split`` as the challenge does (see the
     module docstring), detecting what the cache lacks; tables are returned and written as CSV.
 
     ``thresholds``: the run's file (``file``, the default: evaluating built-in thresholds by accident
-    would flatter nobody), ``auto`` or ``builtin``. ``detect_options`` as for ``cascade detect``.
+    would flatter nobody), ``auto`` or ``builtin``. ``seed``: the split of clip-level labels without
+    one. ``detect_options`` as for ``cascade detect``.
     """
     cascade = Cascade.from_run_dir(run_dir, thresholds=thresholds, **detect_options)
-    dataset = open_dataset(data)
+    dataset = open_dataset(data, seed, run_dir)
     videos = dataset.labelled_videos(split)
     actor = cascade.scores(dataset.video_paths(split), progress)
     videos = videos[videos.video.isin(actor.scores.index)].reset_index(drop=True)
-    frames = dataset.labelled_frames(split)
-    frames = frames[frames.video.isin(videos.video)].reset_index(drop=True)
+    samples = _samples(dataset, split, videos, actor, cascade.head_frames)
 
-    present = presence(actor.scores.loc[videos.video].to_numpy(), cascade.thresholds_.array())
-    truth_groups = indicator(videos.groups.tolist(), GROUP_NAMES)
-    head_pairs = _head_predictions(cascade, actor, frames, present, videos, progress)
-
-    predicted = [set() for _ in range(len(frames))]
-    for group_name, (rows, pairs, _) in head_pairs.items():
-        group_present = _present_rows(frames, videos, present, group_name)
+    present = cascade.thresholds_.present(actor.scores.loc[videos.video].to_numpy())
+    present_by_video = {v: set(np.array(GROUP_NAMES)[row]) for v, row in zip(videos.video, present)}
+    head_pairs = _head_predictions(cascade, actor, samples, present_by_video, progress)
+    predicted = [set() for _ in range(len(samples))]
+    for rows, pairs, _ in head_pairs.values():
         for row, pair in zip(rows, pairs):
-            if group_present[row]:
+            if group_of_pair(pair).name in present_by_video[samples.video[row]]:
                 predicted[row].add(pair)
-    true_pairs = indicator(frames.pairs.tolist(), VALID_PAIRS)
+    true_pairs = indicator(samples.pairs.tolist(), VALID_PAIRS)
     pred_pairs = indicator([sorted(p) for p in predicted], VALID_PAIRS)
+    unit = "videos" if dataset.clip_level else "frames"
 
     tables = {
-        "overall": pd.DataFrame([_prf_row(pred_pairs, true_pairs, "frames")], index=["cascade"]),
+        "overall": pd.DataFrame([_prf_row(pred_pairs, true_pairs, unit)], index=["cascade"]),
         "actors": pd.concat([
-            pd.DataFrame([_prf_row(present, truth_groups, "videos")], index=["per-video"]),
-            class_table(present, truth_groups, GROUP_NAMES).rename(columns={"support": "videos"}),
+            pd.DataFrame([_prf_row(present, indicator(videos.groups.tolist(), GROUP_NAMES), "videos")],
+                         index=["per-video"]),
+            class_table(present, indicator(videos.groups.tolist(), GROUP_NAMES), GROUP_NAMES).rename(
+                columns={"support": "videos"}),
         ]),
-        "heads": _head_table(head_pairs),
+        "heads": _head_table(head_pairs, unit),
         "pairs": class_table(pred_pairs, true_pairs, [pair_name(p) for p in VALID_PAIRS]),
-        "frames": pd.DataFrame({"video": frames.video, "frame": frames.frame,
-                                "true": [" ".join(map(pair_name, p)) for p in frames.pairs],
-                                "predicted": [" ".join(map(pair_name, sorted(p))) for p in predicted]}),
+        "samples": pd.DataFrame({"video": samples.video, "frames": [" ".join(map(str, f)) for f in samples.frames],
+                                 "true": [" ".join(map(pair_name, p)) for p in samples.pairs],
+                                 "predicted": [" ".join(map(pair_name, sorted(p))) for p in predicted]}),
     }
     folder = Path(run_dir) / REPORT_DIR
     files = {}
     for name, table in tables.items():
         files[name] = str(folder / f"{name}.csv")
-        write_text_atomic(files[name], table.to_csv(index=name != "frames"))
+        write_text_atomic(files[name], table.to_csv(index=name != "samples"))
     return EvaluationReport(tables, files, actor.failed)
 
 
-def _present_rows(frames: pd.DataFrame, videos: pd.DataFrame, present: np.ndarray, group_name: str) -> np.ndarray:
-    column = GROUP_NAMES.index(group_name)
-    by_video = dict(zip(videos.video, present[:, column]))
-    return frames.video.map(by_video).to_numpy(dtype=bool)
+def _samples(dataset, split: str, videos: pd.DataFrame, actor: ActorScores, head_frames: int) -> pd.DataFrame:
+    """video, path, frames (the frames the heads look at), pairs (the true ones): one row per sample."""
+    if not dataset.clip_level:
+        frames = dataset.labelled_frames(split)
+        frames = frames[frames.video.isin(videos.video)].reset_index(drop=True)
+        return pd.DataFrame({"video": frames.video, "path": frames.path, "frames": [[f] for f in frames.frame],
+                             "pairs": frames.pairs})
+    clips = dataset.clips.set_index("video").loc[videos.video]
+    last = actor.detections.groupby("video").frame.max()
+    return pd.DataFrame({"video": videos.video, "path": clips.path.to_numpy(),
+                         "frames": [evenly_spaced(head_frames, int(last[v])) for v in videos.video],
+                         "pairs": clips.pairs.to_numpy()})
 
 
-def _head_predictions(cascade: Cascade, actor: ActorScores, frames: pd.DataFrame, present: np.ndarray,
-                      videos: pd.DataFrame, progress: bool) -> dict[str, tuple[list[int], list[int], list[set]]]:
-    """Per head: (frame rows, predicted pair, true pairs of the group) on every frame where the
-    group is predicted present or truly appears (the latter for the heads table)."""
+def _head_predictions(cascade: Cascade, actor: ActorScores, samples: pd.DataFrame, present_by_video: dict,
+                      progress: bool) -> dict[str, tuple[list[int], list[int], list[set]]]:
+    """Per head: (sample rows, predicted pair, true pairs of the group) on every sample where the group
+    is predicted present or truly appears (the latter for the heads table)."""
     out: dict[str, tuple[list[int], list[int], list[set]]] = {g: ([], [], []) for g in cascade.heads_}
-    present_by_video = {v: set(np.array(GROUP_NAMES)[row]) for v, row in zip(videos.video, present)}
-    for video, rows in tqdm(frames.groupby("video", sort=False), desc="heads", unit="video", disable=not progress):
-        decoded = read_frames(rows.path.iloc[0], rows.frame)
+    for video, rows in tqdm(samples.groupby("video", sort=False), desc="heads", unit="video", disable=not progress):
+        decoded = read_frames(rows.path.iloc[0], sorted({n for f in rows.frames for n in f}))
         for group in GROUPS:
             if group.name not in cascade.heads_:
                 continue
@@ -133,16 +150,19 @@ def _head_predictions(cascade: Cascade, actor: ActorScores, frames: pd.DataFrame
             if not any(wanted):
                 continue
             chosen = rows[wanted]
-            boxes = best_boxes(actor.detections, video, group, chosen.frame.tolist())
-            probs = cascade.head_probabilities(group, {n: decoded[n] for n in chosen.frame}, boxes)
+            numbers = sorted({n for f in chosen.frames for n in f})  # one pass of the head per video
+            boxes = best_boxes(actor.detections, video, group, numbers)
+            probs = dict(zip(numbers, cascade.head_probabilities(group, {n: decoded[n] for n in numbers}, boxes)))
             rows_out, pairs_out, truth_out = out[group.name]
-            rows_out += chosen.index.tolist()
-            pairs_out += [group.pairs[i] for i in probs.argmax(1)]
-            truth_out += [t for t, w in zip(true_sets, wanted) if w]
+            for index, sample_frames, truth in zip(chosen.index, chosen.frames, (t for t, w in zip(true_sets, wanted) if w)):
+                mean = np.mean([probs[n] for n in sample_frames], axis=0)
+                rows_out.append(index)
+                pairs_out.append(group.pairs[int(mean.argmax())])
+                truth_out.append(truth)
     return out
 
 
-def _head_table(head_pairs: dict) -> pd.DataFrame:
+def _head_table(head_pairs: dict, unit: str) -> pd.DataFrame:
     rows = {}
     for group_name, (_, pairs, truths) in head_pairs.items():
         pairs_with_truth = [(p, t) for p, t in zip(pairs, truths) if t]
@@ -151,6 +171,6 @@ def _head_table(head_pairs: dict) -> pd.DataFrame:
         group_pairs = find_group(group_name).pairs
         pred = indicator([[p] for p, _ in pairs_with_truth], group_pairs)
         true = indicator([sorted(t) for _, t in pairs_with_truth], group_pairs)
-        rows[group_name] = {**_prf_row(pred, true, "frames"),
+        rows[group_name] = {**_prf_row(pred, true, unit),
                             "accuracy": float(np.mean([p in t for p, t in pairs_with_truth]))}
     return pd.DataFrame.from_dict(rows, orient="index")

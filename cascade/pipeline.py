@@ -40,7 +40,7 @@ from cascade.labels import GROUPS, Group, pair_name
 from cascade.models.device import select_device
 from cascade.models.heads import head_path, load_head, predict_batches
 from cascade.models.inputs import head_input
-from cascade.scores import group_scores, presence
+from cascade.scores import group_scores
 from cascade.thresholds.files import Thresholds, load_thresholds
 
 
@@ -136,7 +136,7 @@ class Cascade:
 
     def present(self, scores: pd.Series) -> list[Group]:
         """Groups whose score reaches their threshold."""
-        found = presence(scores[[g.name for g in GROUPS]].to_numpy(), self.thresholds_.array())
+        found = self.thresholds_.present(scores[[g.name for g in GROUPS]].to_numpy()[None])[0]
         return [g for g, is_present in zip(GROUPS, found) if is_present]
 
     def head_probabilities(self, group: Group, frames: Mapping[int, np.ndarray],

@@ -45,8 +45,9 @@ def unread_flags(args: argparse.Namespace) -> set[str]:
     return set(vars(args)) - CLI_ONLY - vars(args).get("_read", set())
 
 
-def add_common(parser: argparse.ArgumentParser, data: bool = True, seed: bool = False) -> None:
-    """--data, --run-dir, --device, --json (and --seed where the command draws random numbers)."""
+def add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
+    """--data, --run-dir, --device, --json, and --seed with --data (it seeds training, tuning and the split
+    of clip-level labels that have none)."""
     if data:
         parser.add_argument(
             "--data", type=Path, required=True,
@@ -55,8 +56,10 @@ def add_common(parser: argparse.ArgumentParser, data: bool = True, seed: bool = 
     parser.add_argument("--run-dir", type=Path, default=Path(defaults.RUN_DIR),
                         help="where caches, thresholds and heads live (default: %(default)s)")
     parser.add_argument("--device", default=defaults.DEVICE, help="auto, cpu, cuda or cuda:N (default: %(default)s)")
-    if seed:
-        parser.add_argument("--seed", type=int, default=defaults.SEED, help="random seed (default: %(default)s)")
+    if data:
+        parser.add_argument("--seed", type=int, default=defaults.SEED,
+                            help="random seed; also splits clip-level labels that have no split column "
+                                 "(recorded in RUN/split.json) (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout instead of text")
 
 

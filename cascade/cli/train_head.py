@@ -11,7 +11,7 @@ HELP = "train one actor's ResNet-34 action head on the annotated train frames; w
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_common(parser, seed=True)
+    add_common(parser)
     parser.add_argument("--actor", required=True,
                         help="adult, baby (both the person head), ball, bird, car, cat or dog")
     parser.add_argument("--epochs", type=int, default=defaults.EPOCHS, help="(default: %(default)s, the seed's)")

@@ -1,4 +1,4 @@
-"""Labelled data as the cascade sees it: an A2D release, or a user's own CSV of videos.
+"""Labelled data as the cascade sees it: an A2D release, or a user's own CSV of videos or clips.
 
 Both sources produce the same two tables:
 
@@ -8,6 +8,8 @@ Both sources produce the same two tables:
 * **labelled videos** - one row per video: ``video``, ``path``, ``split``, ``groups`` (frozenset
   of group names present over its annotated frames).
 
+A CSV without a ``frame`` column holds clip-level labels (:mod:`cascade.data.clips`).
+
 An A2D release root holds ``videoset.csv``, ``clips320H/<id>.mp4`` and
 ``Annotations/mat/<id>/<frame:05d>.mat``. A user CSV has a header with ``video`` (path, relative to
 the CSV), ``frame`` and ``labels`` (pairs as ``dog-running`` or ``77``, separated by ``;``; empty
@@ -16,7 +18,7 @@ for a frame with no actor) and optionally ``split`` (train/test; default train) 
 
 Example::
 
-    data = open_dataset("A2D")            # or open_dataset("my_videos.csv")
+    data = open_dataset("A2D")            # or open_dataset("my_videos.csv"), open_dataset("clips.csv", seed=0)
     frames = data.labelled_frames("train")
     videos = data.labelled_videos("test")
 """
@@ -32,6 +34,7 @@ import pandas as pd
 
 from cascade.data.annotations import read_annotation
 from cascade.data.videoset import read_videoset
+from cascade import defaults
 from cascade.defaults import SPLIT_CHOICES
 from cascade.errors import CascadeError
 from cascade.labels import groups_of_pairs, parse_pair
@@ -44,10 +47,11 @@ class Dataset:
 
     source: Path
     frames: pd.DataFrame = field(repr=False)
+    clip_level = False  # labels per annotated frame; clip-level datasets label whole videos
 
     def labelled_frames(self, split: str = "all") -> pd.DataFrame:
         """Annotated frames of a split ('train', 'test' or 'all')."""
-        return _select(self.frames, split, self.source)
+        return select_split(self.frames, split, self.source)
 
     def labelled_videos(self, split: str = "all") -> pd.DataFrame:
         """One row per video with the set of groups present in its annotated frames."""
@@ -68,12 +72,13 @@ class Dataset:
         return dict(zip(videos.video, map(Path, videos.path)))
 
 
-def _select(table: pd.DataFrame, split: str, source: Path) -> pd.DataFrame:
+def select_split(table: pd.DataFrame, split: str, source: Path) -> pd.DataFrame:
+    """The rows of a split (``all``: every row); an empty split is an error naming the source."""
     if split not in SPLIT_CHOICES:
         raise CascadeError(f"unknown split {split!r}; valid: {', '.join(SPLIT_CHOICES)}")
     chosen = table if split == "all" else table[table.split == split]
     if chosen.empty:
-        raise CascadeError(f"{source}: no labelled frames in split {split!r}")
+        raise CascadeError(f"{source}: nothing labelled in split {split!r}")
     return chosen.reset_index(drop=True)
 
 
@@ -119,19 +124,10 @@ FRAME_COLUMNS = ["video", "path", "frame", "pairs", "instance_pairs", "boxes", "
 
 
 class CSVDataset(Dataset):
-    """A user's own labelled videos listed in a CSV (see the module docstring for the columns)."""
+    """A user's own labelled frames listed in a CSV (see the module docstring for the columns)."""
 
-    def __init__(self, csv_path: str | Path) -> None:
+    def __init__(self, csv_path: str | Path, table: pd.DataFrame) -> None:
         csv_path = Path(csv_path)
-        if not csv_path.is_file():
-            raise CascadeError(f"{csv_path}: labels CSV not found")
-        try:
-            table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise CascadeError(f"{csv_path}: not a readable CSV ({exc})") from None
-        missing = {"video", "frame", "labels"} - set(table.columns)
-        if missing:
-            raise CascadeError(f"{csv_path}: missing column(s) {', '.join(sorted(missing))}; need video, frame, labels")
         self.source = csv_path
         self.frames = pd.DataFrame(
             [_csv_row(csv_path, line, row) for line, row in enumerate(table.to_dict("records"), start=2)],
@@ -160,11 +156,34 @@ def _csv_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:
     return (path.stem, str(path), frame, tuple(sorted(set(pairs))), np.asarray(pairs, dtype=np.int64), boxes, split)
 
 
-def open_dataset(data: str | Path | Dataset) -> Dataset:
-    """An A2D release root (folder) or a user's labels CSV (file); an opened dataset is returned as it is."""
+def open_dataset(data: str | Path | Dataset, seed: int = defaults.SEED, run_dir: str | Path | None = None) -> Dataset:
+    """An A2D release root (folder) or a user's labels CSV (file; per frame with a ``frame`` column,
+    else per clip); an opened dataset is returned as it is. ``seed`` and ``run_dir`` serve a clip CSV
+    without a ``split`` column: its split is made with ``seed`` and recorded in ``run_dir``."""
     if isinstance(data, Dataset):
         return data
     data = Path(data)
-    if data.suffix.lower() == ".csv":
-        return CSVDataset(data)
-    return A2DRelease(data)
+    if data.suffix.lower() != ".csv":
+        return A2DRelease(data)
+    table = _read_csv(data)
+    if "frame" in table.columns:
+        missing = {"video", "labels"} - set(table.columns)
+        if missing:
+            raise CascadeError(f"{data}: missing column(s) {', '.join(sorted(missing))}; need video, frame, labels")
+        return CSVDataset(data, table)
+    from cascade.data.clips import ClipDataset
+
+    missing = {"video", "labels"} - set(table.columns)
+    if missing:
+        raise CascadeError(f"{data}: missing column(s) {', '.join(sorted(missing))}; need video and labels "
+                           "(and frame, for labels of single frames)")
+    return ClipDataset(data, table, seed=seed, run_dir=run_dir)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise CascadeError(f"{path}: labels CSV not found")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CascadeError(f"{path}: not a readable CSV ({exc})") from None

@@ -58,15 +58,16 @@ def detect_videos(
 
 
 def detect_dataset(data, run_dir: str | Path, split: str = "all", conf: float = defaults.DETECT_CONF,
-                   progress: bool = True, **options) -> DetectReport:
+                   seed: int = defaults.SEED, progress: bool = True, **options) -> DetectReport:
     """Detect what the cache lacks for the labelled videos of a split; report their mean actor scores.
 
-    ``data`` is an A2D root, a labels CSV, or an opened :class:`~cascade.data.release.Dataset`.
+    ``data`` is an A2D root, a labels CSV, or an opened :class:`~cascade.data.release.Dataset`;
+    ``seed`` splits clip-level labels that come without a split.
     """
     from cascade.data import open_dataset
     from cascade.scores import group_scores
 
-    dataset = open_dataset(data)
+    dataset = open_dataset(data, seed, run_dir)
     paths = dataset.video_paths(split)
     counts = getattr(dataset, "videos", None)
     frame_counts = dict(zip(counts.video, counts.frames)) if counts is not None else None

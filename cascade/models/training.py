@@ -55,6 +55,7 @@ class Samples:
     targets: torch.Tensor  # (N,) index into group.pairs
     frame_ids: np.ndarray  # (N,) which annotated frame each sample came from
     truth: np.ndarray  # (F, P) bool: true pairs of the group in each annotated frame
+    skipped: dict[str, str] = field(default_factory=dict)  # video file -> why it could not be decoded
 
 
 def instance_table(frames: pd.DataFrame, group: Group) -> pd.DataFrame:
@@ -70,14 +71,20 @@ def instance_table(frames: pd.DataFrame, group: Group) -> pd.DataFrame:
 def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool, pad: float,
                    progress: bool = True, workers: int | None = None) -> Samples:
     """Decode every needed frame once, videos in parallel threads (default: one per core), and build
-    the inputs."""
+    the inputs. A video that cannot be decoded is skipped with a warning and listed in ``skipped``."""
     if crop and not all(np.all(np.isfinite(b)) for b in instances.box):
         raise CascadeError("--crop needs a box for every instance; the labels give none for some (use --no-crop)")
     instances = instances.sort_values(["path", "frame"], kind="stable").reset_index(drop=True)
     images = torch.empty((len(instances), 3, imgsz, imgsz), dtype=torch.uint8)
+    skipped: dict[str, str] = {}
 
     def decode_video(rows: pd.DataFrame) -> None:
-        frames = read_frames(rows.path.iat[0], rows.frame)
+        try:
+            frames = read_frames(rows.path.iat[0], rows.frame)
+        except CascadeError as exc:
+            log.warning("skipping a video: %s", exc)
+            skipped[rows.path.iat[0]] = str(exc)
+            return
         for row, number, box in zip(rows.index, rows.frame, rows.box):
             images[row] = head_input(frames[number], box if crop else None, imgsz, pad)
 
@@ -87,12 +94,15 @@ def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool
             tqdm(total=len(videos), desc="decode", unit="video", disable=not progress) as bar:
         for _ in pool.map(decode_video, videos):
             bar.update()
+    if skipped:
+        kept = ~instances.path.isin(skipped).to_numpy()
+        instances, images = instances[kept].reset_index(drop=True), images[torch.from_numpy(kept)]
     column = {p: i for i, p in enumerate(group.pairs)}
     targets = instances.pair.map(column).to_numpy().copy()
     frame_ids, frame_index = np.unique(instances.frame_id.to_numpy(), return_inverse=True)
     truth = np.zeros((len(frame_ids), len(group.pairs)), bool)
     truth[frame_index, targets] = True
-    return Samples(images, torch.as_tensor(targets), frame_index, truth)
+    return Samples(images, torch.as_tensor(targets), frame_index, truth, skipped)
 
 
 @dataclass
@@ -109,13 +119,17 @@ class TrainReport:
     seconds: float = 0.0  # end to end: decoding and training
     decode_seconds: float = 0.0
     images_per_s: float = 0.0  # training images per second of the whole run
+    skipped: dict[str, str] = field(default_factory=dict)  # video file -> why it could not be decoded
 
     def summary(self) -> str:
         table = pd.DataFrame(self.epochs).to_string(index=False, float_format="{:.3f}".format)
         kept = f"epoch {self.best_epoch} (best validation F1)" if self.val_samples else f"the last epoch ({self.best_epoch}); no validation videos"
-        return (f"{self.group} head: {self.train_samples} training and {self.val_samples} validation samples, "
+        text = (f"{self.group} head: {self.train_samples} training and {self.val_samples} validation samples, "
                 f"initialised from {self.init}\n{table}\nkept {kept} -> {self.file} "
                 f"({self.seconds:.1f} s, {self.images_per_s:.0f} images/s)")
+        if self.skipped:
+            text += f"\n{len(self.skipped)} video(s) skipped, not decodable: " + "; ".join(self.skipped.values())
+        return text
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -193,7 +207,10 @@ def train_head(
     if epochs < 1 or batch < 1 or imgsz < 32 or lr <= 0:
         raise CascadeError("--epochs and --batch must be at least 1, --imgsz at least 32, --lr positive")
     torch_device = select_device(device)
-    dataset = open_dataset(data)
+    dataset = open_dataset(data, seed, run_dir)
+    if crop and dataset.clip_level:
+        raise CascadeError(f"{dataset.source}: --crop needs boxes, and clip-level labels (no frame column) have "
+                           "none; train without --crop")
     train_frames, val_frames = split_frames(dataset, val_fraction, seed)
     train_inst, val_inst = instance_table(train_frames, group), instance_table(val_frames, group)
     if train_inst.empty:
@@ -202,6 +219,11 @@ def train_head(
     train = decode_samples(train_inst, group, imgsz, crop, defaults.CROP_PAD, progress)
     val = decode_samples(val_inst, group, imgsz, crop, defaults.CROP_PAD, progress) if len(val_inst) else None
     decode_seconds = time.monotonic() - start
+    if not len(train.targets):
+        raise CascadeError(f"{dataset.source}: none of the training videos with a {group.name} could be decoded: "
+                           + "; ".join(train.skipped.values()))
+    if val is not None and not len(val.targets):
+        val = None
     if torch_device.type == "cuda":  # decoded inputs live on the GPU for all epochs
         for samples in filter(None, (train, val)):
             samples.images, samples.targets = samples.images.to(torch_device), samples.targets.to(torch_device)
@@ -215,7 +237,8 @@ def train_head(
     scheduler = torch.optim.lr_scheduler.StepLR(optimiser, step_size=defaults.STEP_EPOCHS, gamma=defaults.GAMMA)
     generator = torch.Generator().manual_seed(seed)
     path = head_path(run_dir, group)
-    report = TrainReport(group.name, str(path), init, len(train.targets), 0 if val is None else len(val.targets), 0)
+    report = TrainReport(group.name, str(path), init, len(train.targets), 0 if val is None else len(val.targets), 0,
+                         skipped={**train.skipped, **(val.skipped if val is not None else {})})
     best_f1 = -1.0
     with tqdm(total=epochs * len(train.targets), desc=f"train {group.name}", unit="img", disable=not progress) as bar:
         for epoch in range(1, epochs + 1):

@@ -1,9 +1,11 @@
 """The thresholds file, ``RUN/thresholds.json``: the cascade's tuned parameters and their record.
 
-It holds one threshold per group plus what is needed to explain and reproduce them: the method and
-fitness, the P/R/F1 reached, the detection confidence the scores were counted at, the data and
-split tuned on, and the command line. Without a file the built-in defaults (the seed's published
-PSO result) apply.
+It holds one threshold per group plus everything ``predict`` and ``evaluate`` must apply to decide
+presence exactly as it was tuned (the detection confidence the scores are counted at, the rules
+between confused groups), and what explains and reproduces them: the method, its bounds and
+fitness, the P/R/F1 reached, the data, split and videos tuned on, the cross-validated figures when
+asked for, and the command line. Without a file the built-in defaults (the seed's published PSO
+result, no rules) apply.
 
 Example::
 
@@ -14,7 +16,7 @@ Example::
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ from cascade.defaults import THRESHOLD_SOURCES
 from cascade.errors import CascadeError
 from cascade.fileio import write_json_atomic
 from cascade.labels import GROUP_NAMES
+from cascade.scores import check_rule, presence
 
 FILE_NAME = "thresholds.json"
 
@@ -34,18 +37,26 @@ class Thresholds:
 
     values: dict[str, float]
     conf: float = defaults.DETECT_CONF
+    rules: list[str] = field(default_factory=list)
     method: str = "built-in defaults (the seed's PSO result)"
+    bounds: list[float] | None = None
     fitness: str | None = None
     precision: float | None = None
     recall: float | None = None
     f1: float | None = None
     data: str | None = None
     split: str | None = None
+    videos: list[str] | None = None
+    cv: dict | None = None
     command: str | None = None
 
     def array(self) -> np.ndarray:
         """Thresholds in ``GROUP_NAMES`` order."""
         return np.array([self.values[g] for g in GROUP_NAMES], dtype=float)
+
+    def present(self, scores: np.ndarray) -> np.ndarray:
+        """Presence of each group in each video of a (videos, groups) score table: thresholds, then rules."""
+        return presence(scores, self.array(), tuple(self.rules))
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -75,11 +86,18 @@ def load_thresholds(run_dir: str | Path, source: str = defaults.THRESHOLDS) -> T
         values = {g: float(data["values"][g]) for g in GROUP_NAMES}
         fields = {k: data.get(k) for k in Thresholds.__dataclass_fields__ if k != "values"}
         fields = {k: v for k, v in fields.items() if v is not None}
+        fields["conf"] = float(fields.get("conf", defaults.DETECT_CONF))
+        fields["rules"] = [str(r) for r in fields.get("rules", [])]
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise CascadeError(f"{path}: not valid JSON; delete it or run `cascade tune-thresholds` again") from None
     except (KeyError, TypeError, ValueError):
         raise CascadeError(
-            f"{path}: needs a number for each group ({', '.join(GROUP_NAMES)}) under 'values'; "
-            "run `cascade tune-thresholds` again"
+            f"{path}: needs a number for each group ({', '.join(GROUP_NAMES)}) under 'values', a number "
+            "'conf' and a list 'rules'; run `cascade tune-thresholds` again"
         ) from None
+    try:
+        for rule in fields["rules"]:
+            check_rule(rule)
+    except CascadeError as exc:
+        raise CascadeError(f"{path}: {exc}") from None
     return Thresholds(values=values, **fields)

@@ -1,0 +1,106 @@
+"""Clip-level labels: a CSV of videos whose actor-action pairs hold for the whole clip.
+
+The CSV has a header with ``video`` (a path, relative to the CSV) and ``labels`` (pairs such as
+``dog-running`` or ``77``, separated by ``;``; empty for a clip with no A2D actor), optionally
+``split`` (``train``/``test``); other columns (a ``note``, say) are ignored. There is no ``frame``
+column: that is what makes it clip-level (``../shared/clips/labels.csv`` is one).
+
+What the cascade needs from it:
+
+* **videos**: one per row, its groups being those of its pairs: the actor stage's truth;
+* **frames**: ``frames_per_clip`` frames spread evenly over each clip (by the frame count its
+  container declares), each labelled with all of the clip's pairs. A clip with two pairs of one
+  actor (``bird-walking;bird-none``) gives the head one sample of each pair per frame, exactly as
+  an A2D frame with two birds doing different things gives one sample per instance: the head is
+  taught that both actions are there. There are no boxes, so ``--crop`` is refused;
+* **a split**, when the CSV has no ``split`` column: seeded and stratified by actor
+  (:mod:`cascade.data.splits`), recorded in the run directory.
+
+Example::
+
+    data = ClipDataset("../shared/clips/labels.csv", seed=0, run_dir="runs")
+    data.labelled_videos("test")      # video, path, split, groups
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cascade import defaults
+from cascade.data.frames import declared_frame_count, evenly_spaced
+from cascade.data.release import FRAME_COLUMNS, Dataset, select_split
+from cascade.data.splits import record_split, stratified_split
+from cascade.errors import CascadeError
+from cascade.labels import groups_of_pairs, parse_pair
+
+log = logging.getLogger(__name__)
+
+CLIP_COLUMNS = ["video", "path", "pairs", "split"]
+
+
+class ClipDataset(Dataset):
+    """Labelled clips from a clip-level CSV (see the module docstring)."""
+
+    clip_level = True
+
+    def __init__(self, csv_path: str | Path, table: pd.DataFrame, seed: int = defaults.SEED,
+                 run_dir: str | Path | None = None, test_fraction: float = defaults.TEST_FRACTION,
+                 frames_per_clip: int = defaults.CLIP_FRAMES) -> None:
+        self.source = Path(csv_path)
+        self.frames_per_clip = frames_per_clip
+        clips = pd.DataFrame([_clip_row(self.source, line, row) for line, row in
+                              enumerate(table.to_dict("records"), start=2)], columns=CLIP_COLUMNS)
+        repeated = clips.video[clips.video.duplicated()]
+        if len(repeated):
+            raise CascadeError(f"{self.source}: video {repeated.iloc[0]!r} is listed twice (videos are named by "
+                               "their file name without extension, which must be unique)")
+        if "split" not in table.columns:
+            groups = pd.DataFrame({"video": clips.video, "groups": clips.pairs.map(groups_of_pairs)})
+            sides = stratified_split(groups, test_fraction, seed)
+            clips["split"] = clips.video.map(sides)
+            if run_dir is not None:
+                record_split(run_dir, sides, seed, test_fraction, str(self.source))
+        self.clips = clips
+
+    def labelled_videos(self, split: str = "all") -> pd.DataFrame:
+        """One row per clip of the split: video, path, split, groups (of its pairs)."""
+        clips = select_split(self.clips, split, self.source)
+        return pd.DataFrame({"video": clips.video, "path": clips.path, "split": clips.split,
+                             "groups": clips.pairs.map(groups_of_pairs)}).sort_values("video").reset_index(drop=True)
+
+    @cached_property
+    def frames(self) -> pd.DataFrame:  # type: ignore[override]
+        """``frames_per_clip`` frames spread over each clip, each with all of the clip's pairs."""
+        rows = []
+        for clip in self.clips.itertuples(index=False):
+            try:
+                count = declared_frame_count(clip.path)
+            except CascadeError as exc:  # reported again, with the others, when the clip is decoded
+                log.warning("no frames of %s: %s", clip.video, exc)
+                continue
+            pairs = np.asarray(clip.pairs, dtype=np.int64)
+            for number in evenly_spaced(self.frames_per_clip, count) if count else []:
+                rows.append((clip.video, clip.path, number, clip.pairs, pairs, np.full((len(pairs), 4), np.nan),
+                             clip.split))
+        return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+def _clip_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:
+    where = f"{csv_path}:{line}"
+    if not row["video"].strip():
+        raise CascadeError(f"{where}: empty video path")
+    path = Path(row["video"].strip())
+    path = path if path.is_absolute() else csv_path.parent / path
+    try:
+        pairs = tuple(sorted({parse_pair(p) for p in row["labels"].split(";") if p.strip()}))
+    except CascadeError as exc:
+        raise CascadeError(f"{where}: {exc}") from None
+    split = row.get("split", "").strip() or ("train" if "split" in row else None)
+    if split not in (None, "train", "test"):
+        raise CascadeError(f"{where}: split must be train or test, found {split!r}")
+    return (path.stem, str(path), pairs, split)

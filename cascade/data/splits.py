@@ -1,0 +1,93 @@
+"""Seeded, stratified splits and cross-validation folds of labelled videos, and the record of a split.
+
+Clip-level labels (a CSV without ``frame`` or ``split``) come without a train/test split, and a few
+dozen clips with up to seven actors each cannot be split at random without leaving a rare actor
+out of one side. Each video is placed in the stratum of its *rarest* group (the one with fewest
+videos overall), so every group with at least two videos has one on each side, and every fold gets
+its share of each group. The same videos, groups and seed always give the same split and folds.
+
+A split made this way is recorded in ``RUN/split.json`` (seed, fraction, the videos of each side);
+a later command on the same run whose seed would split differently is refused, so thresholds are
+never tuned on one split and evaluated on another.
+
+Example::
+
+    sides = stratified_split(videos, test_fraction=0.3, seed=0)    # {"clip": "train", ...}
+    for held_out in cv_folds(videos, k=5, seed=0): ...             # arrays of video ids
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cascade.errors import CascadeError
+from cascade.fileio import write_json_atomic
+
+SPLIT_FILE = "split.json"
+
+
+def strata(videos: pd.DataFrame) -> pd.Series:
+    """Each video's stratum: its rarest group (ties by name), ``-`` for a video without actors."""
+    counts = Counter(g for groups in videos.groups for g in groups)
+    rarest = [min(groups, key=lambda g: (counts[g], g)) if groups else "-" for groups in videos.groups]
+    return pd.Series(rarest, index=videos.video.to_numpy())
+
+
+def _shuffled_by_stratum(videos: pd.DataFrame, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    by_stratum = strata(videos.sort_values("video"))
+    return [rng.permutation(members.index.to_numpy()) for _, members in by_stratum.groupby(by_stratum, sort=True)]
+
+
+def stratified_split(videos: pd.DataFrame, test_fraction: float, seed: int) -> dict[str, str]:
+    """Video -> ``train`` or ``test``: ``test_fraction`` of each stratum (rounded) is test, but a
+    stratum always keeps one training video."""
+    if not 0 < test_fraction < 1:
+        raise CascadeError(f"the test fraction must lie between 0 and 1, got {test_fraction}")
+    sides = {}
+    for members in _shuffled_by_stratum(videos, seed):
+        n_test = min(len(members) - 1, int(round(test_fraction * len(members))))
+        sides.update({v: "test" if i < n_test else "train" for i, v in enumerate(members)})
+    return sides
+
+
+def cv_folds(videos: pd.DataFrame, k: int, seed: int) -> list[np.ndarray]:
+    """``k`` disjoint folds of video ids covering every video; each stratum is dealt round-robin
+    (continuing where the last stratum stopped), so fold sizes differ by at most one."""
+    if not 2 <= k <= len(videos):
+        raise CascadeError(f"--cv needs 2 <= K <= {len(videos)} (the number of videos), got {k}")
+    folds: list[list[str]] = [[] for _ in range(k)]
+    position = 0
+    for members in _shuffled_by_stratum(videos, seed):
+        for video in members:
+            folds[position % k].append(video)
+            position += 1
+    return [np.array(sorted(fold)) for fold in folds]
+
+
+def record_split(run_dir: str | Path, sides: dict[str, str], seed: int, test_fraction: float, source: str) -> Path:
+    """Write ``RUN/split.json``, or check that the one there holds the same split."""
+    path = Path(run_dir) / SPLIT_FILE
+    record = {"data": source, "seed": seed, "test_fraction": test_fraction,
+              "train": sorted(v for v, s in sides.items() if s == "train"),
+              "test": sorted(v for v, s in sides.items() if s == "test")}
+    if path.exists():
+        try:
+            earlier = json.loads(path.read_text(encoding="utf-8"))
+            same = earlier["train"] == record["train"] and earlier["test"] == record["test"]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+            raise CascadeError(f"{path}: not a split record; delete it to record the split again") from None
+        if not same:
+            raise CascadeError(
+                f"{path}: this run's videos were split with --seed {earlier.get('seed')} (test fraction "
+                f"{earlier.get('test_fraction')}) and --seed {seed} splits them otherwise; pass --seed "
+                f"{earlier.get('seed')} or use another --run-dir"
+            )
+        return path
+    write_json_atomic(path, record)
+    return path
