@@ -148,3 +148,16 @@ def test_a_killed_run_keeps_its_cache_and_resumes(tmp_path, sample_release, dete
     # nothing lost, nothing doubled, and the same boxes exactly: the killed process, with Ultralytics'
     # OMP_NUM_THREADS=1 inherited from this one, and the resume in this process detect identically
     assert full.equals(reference)
+
+
+def test_batches_across_videos_give_each_video_its_own_detections(tmp_path, sample_release, detected_run, detector):
+    # cat_a, dog_a, bird_a and cat_b share one frame size; a batch of 5 frames from chunks of 3 splits
+    # every 24-frame video across batches and puts two videos in most batches, and the last is padded
+    names = ["cat_a", "dog_a", "bird_a", "cat_b", "walk_a"]
+    videos = {v: sample_release / "clips320H" / f"{v}.mp4" for v in names}
+    report = detect_videos(videos, tmp_path, detector=detector, batch=5, chunk=3, workers=0, progress=False)
+    assert report.videos_done == 5 and report.frames == 5 * 24
+    order = ["video", "frame", "conf", "cls"]
+    mixed = load_detections(tmp_path).sort_values(order).reset_index(drop=True)
+    alone = load_detections(detected_run, names).sort_values(order).reset_index(drop=True)  # batch 4 = chunk 4
+    assert mixed.equals(alone)

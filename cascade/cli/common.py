@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import io
 import json
 import sys
 from pathlib import Path
@@ -96,6 +97,17 @@ def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> No
 _RESULTS: list = []  # the real stdout while a command runs (see reserve_stdout)
 
 
+class _ToStderr(io.TextIOBase):
+    """A stream that writes to whatever ``sys.stderr`` is when it writes: a handler bound to it (as
+    Ultralytics binds one when first imported) never holds a stream that is later replaced or closed."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 @contextlib.contextmanager
 def reserve_stdout() -> Iterator[TextIO]:
     """Keep stdout for results while a command runs: anything else that prints to stdout (Ultralytics'
@@ -103,11 +115,11 @@ def reserve_stdout() -> Iterator[TextIO]:
     yields, also available as :func:`results_stream`."""
     import logging
 
-    results = sys.stdout
+    results, to_stderr = sys.stdout, _ToStderr()
     moved = [h for h in logging.getLogger("ultralytics").handlers if getattr(h, "stream", None) is results]
     for handler in moved:  # Ultralytics bound its handler to stdout when it was imported
-        handler.setStream(sys.stderr)
-    sys.stdout = sys.stderr  # handlers and prints created from now on write to stderr
+        handler.setStream(to_stderr)
+    sys.stdout = to_stderr  # handlers and prints created from now on write to stderr
     _RESULTS.append(results)
     try:
         yield results

@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"cascade {args.command}: %(levelname)s: %(message)s")
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed command; turn what went wrong into one line on stderr and an exit status."""
     try:
         with reserve_stdout():
             args.run(args)
@@ -57,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError(f"flags never passed to the library: {', '.join(sorted(unread_flags(args)))}")
     except CascadeError as exc:
         print(f"cascade {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the file system refused (a run dir that is a file, no permission, disk full)
+        print(f"cascade {args.command}: error: {exc}; check that path", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"cascade {args.command}: interrupted; finished work is saved, run it again to continue",

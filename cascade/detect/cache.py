@@ -73,6 +73,8 @@ class DetectionCache:
     """``RUN/detections.parquet``: read once, merged in memory, rewritten atomically on commit."""
 
     def __init__(self, run_dir: str | Path) -> None:
+        if Path(run_dir).exists() and not Path(run_dir).is_dir():
+            raise CascadeError(f"{run_dir}: is a file, not a folder; pass --run-dir a folder (it is made if missing)")
         self.path = Path(run_dir) / CACHE_NAME
         self.table: pa.Table | None = None
         self.meta: dict | None = None

@@ -1,0 +1,57 @@
+"""Crop heads see the actor's padded box, pixel for pixel, at training and at prediction."""
+
+import cv2
+import numpy as np
+import torch
+
+from builders import write_cache
+from cascade.data import open_dataset
+from cascade.data.frames import read_frames
+from cascade.labels import group
+from cascade.models.heads import build_head, head_meta, head_path, load_head, predict_batches, save_head
+from cascade.models.training import decode_samples, instance_table
+from cascade.pipeline import Cascade
+
+
+def _rgb_tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image[:, :, ::-1])).permute(2, 0, 1)
+
+
+def test_training_inputs_are_the_resized_padded_box(sample_release):
+    frames = open_dataset(sample_release).labelled_frames("train")
+    instances = instance_table(frames[frames.video == "dog_a"], group("dog"))
+    samples = decode_samples(instances, group("dog"), 64, crop=True, pad=0.1, progress=False, workers=1)
+    first = instances.sort_values(["path", "frame"], kind="stable").iloc[0]
+    # the sample table's dog box is (0.33, 0.25, 0.72, 0.92) of a 568 x 320 frame: (187, 80, 409, 294);
+    # padded by 10 % of its 222 x 214 size per side, floored/ceiled, clipped: x 164..432, y 58..316
+    assert first.box.tolist() == [187, 80, 409, 294]
+    frame = read_frames(first.path, [first.frame])[first.frame]
+    expected = cv2.resize(frame[58:316, 164:432], (64, 64), interpolation=cv2.INTER_AREA)
+    assert torch.equal(samples.images[0], _rgb_tensor(expected))
+    whole = cv2.resize(frame, (64, 64), interpolation=cv2.INTER_AREA)
+    assert not torch.equal(samples.images[0], _rgb_tensor(whole))
+
+
+def test_prediction_feeds_a_crop_head_the_detected_box(tmp_path, sample_release):
+    clip = (sample_release / "clips320H" / "dog_c.mp4").resolve()
+    run = tmp_path / "run"
+    write_cache(run, {str(clip): {"dog": 24}})  # the box (10, 20, 110, 220) in every frame
+    torch.manual_seed(0)
+    model, _ = build_head(group("dog"), "none")  # random weights: the output depends on the input
+    save_head(head_path(run, group("dog")), model, head_meta(group("dog"), 64, True, 0.1, "random", {}))
+    cascade = Cascade.from_run_dir(run, device="cpu", workers=0, head_frames=3)
+    result = cascade.predict(clip)
+    assert result.frames == [5, 13, 21]
+    frames = read_frames(clip, result.frames)
+    # padded by 10 % of the 100 x 200 box per side and clipped: x 0..120, y 0..240
+    crops = torch.stack([_rgb_tensor(cv2.resize(frames[n][0:240, 0:120], (64, 64), interpolation=cv2.INTER_AREA))
+                         for n in result.frames])
+    wholes = torch.stack([_rgb_tensor(cv2.resize(frames[n], (64, 64), interpolation=cv2.INTER_AREA))
+                          for n in result.frames])
+    head, _ = load_head(head_path(run, group("dog")), group("dog"))
+    on_crops = predict_batches(head, crops, torch.device("cpu")).mean(0)
+    on_wholes = predict_batches(head, wholes, torch.device("cpu")).mean(0)
+    label = next(l for l in result.labels if l["actor"] == "dog")
+    assert label["pair"] == group("dog").pairs[int(on_crops.argmax())]
+    assert label["confidence"] == float(on_crops.max())
+    assert not torch.allclose(on_crops, on_wholes)  # the whole frame would have given another answer
