@@ -84,9 +84,9 @@ def test_cli_tune_thresholds_writes_file_and_report(run_copy, sample_release, ca
                  str(WEIGHTS), "--device", "cpu", "--particles", "10", "--iters", "3", "--restarts", "2", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert [row["method"] for row in out["table"]] == ["pso", "constant 0.15", "grid"]
+    assert [row["method"] for row in out["table"]] == ["margin", "pso", "grid", "constant 0.15", "builtin"]
     saved = json.loads((run_copy / "thresholds.json").read_text())
-    assert saved["method"] == "pso" and saved["split"] == "train" and saved["conf"] == 0.5
+    assert saved["method"] == "margin" and saved["split"] == "train" and saved["conf"] == 0.5
     assert set(saved["values"]) == {"person", "ball", "bird", "car", "cat", "dog"}
     for name in ("sweep.png", "pso_cost.png"):
         assert (run_copy / "thresholds" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
