@@ -29,6 +29,7 @@ COMMANDS = {
     "predict": "predict",
     "evaluate": "evaluate",
     "sample-release": "sample_release",
+    "sample-clips": "sample_clips",
 }
 
 

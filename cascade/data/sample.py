@@ -1,4 +1,6 @@
-"""A small A2D-layout release made from real clips, for tests and for trying the tool.
+"""Small real datasets to try the tool on: an A2D-layout release, and condensed labelled clips.
+
+**Sample release** (:func:`build_sample_release`), for tests and the fastest try:
 
 Each source clip is cut into short segments; each segment becomes one "video" of the release,
 re-encoded to 320 px high in ``clips320H/``, listed in ``videoset.csv``, with a few annotated
@@ -8,16 +10,26 @@ the user-CSV format is written beside it, describing the same frames, so both re
 The labels are ours, chosen by looking at the clips; boxes are coarse hand-drawn rectangles given
 as fractions of the frame (x1, y1, x2, y2). ``SAMPLE_VIDEOS`` is the one table of them.
 
+**Sample clips** (:func:`build_sample_clips`), for the main job on real labelled data in minutes:
+each clip of a clip-level labels CSV is condensed to ``frames_per_clip`` frames spread evenly over
+its whole length (so every actor the clip-level labels name is still shown, and the fraction of
+frames with a detection stays an unbiased estimate of the whole clip's), re-encoded at 320 px high;
+``labels.csv`` beside them keeps each clip's labels and note. Clips that cannot be decoded whole are
+skipped and reported.
+
 Example::
 
     build_sample_release("sample", clips="../shared/clips")
+    build_sample_clips("../shared/clips/labels.csv", "demo-clips", frames_per_clip=48)
     # cascade sample-release sample --clips ../shared/clips
+    # cascade sample-clips ../shared/clips/labels.csv demo-clips
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +38,7 @@ import cv2
 import numpy as np
 
 from cascade.data.annotations import write_annotation
-from cascade.data.frames import evenly_spaced, iter_frames, write_video
+from cascade.data.frames import declared_frame_count, evenly_spaced, iter_frames, write_video
 from cascade.errors import CascadeError
 from cascade.fileio import write_text_atomic
 from cascade.labels import pair_name
@@ -73,6 +85,7 @@ SAMPLE_VIDEOS: tuple[SampleVideo, ...] = (
 
 HEIGHT = 320
 ANNOTATED_PER_VIDEO = 3
+log = logging.getLogger(__name__)
 
 
 def build_sample_release(
@@ -103,6 +116,40 @@ def build_sample_release(
     _write_csv(root / "videoset.csv", videoset)
     _write_csv(root / "labels.csv", [["video", "frame", "labels", "boxes", "split"], *label_rows])
     return root
+
+
+def build_sample_clips(labels: str | Path, root: str | Path, frames_per_clip: int = 48,
+                       overwrite: bool = False) -> tuple[Path, dict[str, str]]:
+    """Condense every clip of a clip-level labels CSV into ``root`` (see the module docstring); returns
+    the new ``labels.csv`` and the clips skipped, with why."""
+    from cascade.data import open_dataset
+
+    labels, root = Path(labels), Path(root)
+    clips = open_dataset(labels).clips  # checked: one clear line for a bad row
+    if (root / "labels.csv").exists() and not overwrite:
+        raise CascadeError(f"{root}: already holds sample clips; choose another folder or pass --overwrite")
+    if frames_per_clip < 2:
+        raise CascadeError(f"frames per clip must be at least 2, got {frames_per_clip}")
+    table = {row["video"]: row for row in csv.DictReader(labels.open(newline="", encoding="utf-8"))}
+    rows, skipped = [], {}
+    for clip in clips.itertuples(index=False):
+        try:
+            frames = _spread(Path(clip.path), frames_per_clip)
+        except CascadeError as exc:
+            log.warning("skipping a clip: %s", exc)
+            skipped[clip.video] = str(exc)
+            continue
+        _encode(root / f"{clip.video}.mp4", frames)
+        source = next(row for key, row in table.items() if Path(key).stem == clip.video)
+        rows.append([f"{clip.video}.mp4", source["labels"], source.get("note", "")])
+    _write_csv(root / "labels.csv", [["video", "labels", "note"], *rows])
+    return root / "labels.csv", skipped
+
+
+def _spread(clip: Path, count: int) -> list[np.ndarray]:
+    """``count`` frames spread evenly over the clip, decoded in one pass; the clip must decode whole."""
+    wanted = set(evenly_spaced(count, declared_frame_count(clip)))
+    return [frame for number, frame in iter_frames(clip) if number in wanted]
 
 
 def _segment(clip: Path, start: int, count: int) -> list[np.ndarray]:
