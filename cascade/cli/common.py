@@ -89,6 +89,13 @@ def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> No
     group.add_argument("--workers", type=int, default=None,
                        help="decoding processes, 0 to decode in this process (default: cores - 1, or cores - 2 "
                             "above 4 cores; at most one per video)")
+    group.add_argument("--ray", default=None, metavar="ADDRESS",
+                       help="detect on Ray: local (start Ray here), auto (join this machine's cluster) or "
+                            "ray://host:port; needs pip install 'cascade[ray]' (default: this process)")
+    group.add_argument("--ray-cpus-per-worker", type=float, default=None, metavar="N",
+                       help="CPUs per Ray worker (one detector each) (default: 1)")
+    group.add_argument("--ray-gpus-per-worker", type=float, default=None, metavar="N",
+                       help="GPUs per Ray worker (default: 1 where the cluster has GPUs, else 0)")
     if conf:
         group.add_argument("--conf", type=float, default=defaults.DETECT_CONF,
                            help="detection confidence that counts towards a score (default: %(default)s)")

@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Iterable
 
@@ -34,6 +35,8 @@ from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
 
 CACHE_NAME = "detections.parquet"
+#: Where Ray workers write their shard caches (``RUN/shards/<n>/detections.parquet``), see ray_runner.
+SHARDS_DIR = "shards"
 META_KEY = b"cascade"
 SCHEMA = pa.schema(
     [
@@ -114,6 +117,19 @@ class DetectionCache:
             {META_KEY: json.dumps(self.meta)})
         with atomic_path(self.path) as tmp:
             pq.write_table(self.table, tmp, compression="zstd")
+
+    def merge_shards(self) -> int:
+        """Merge the shard caches a Ray run left (a killed driver's finished work: shard files hold only
+        whole videos) and delete them, so no run redoes them, Ray or not; returns the videos added."""
+        folder = self.path.parent / SHARDS_DIR
+        before = len(self.videos())
+        for shard in sorted(folder.glob("*/")) if folder.is_dir() else []:
+            part = shard / CACHE_NAME
+            if part.exists():
+                table = read_table(part)
+                self.commit([table], table_settings(table) or {})
+            shutil.rmtree(shard, ignore_errors=True)
+        return len(self.videos()) - before
 
     def to_frame(self) -> pd.DataFrame:
         """The whole cache as a DataFrame (empty, with the right columns, if nothing is cached)."""

@@ -30,6 +30,9 @@ class DetectOptions:
     prefetch: int = defaults.PREFETCH
     workers: int | None = None
     device: str = defaults.DEVICE
+    ray: str | None = None  # local, auto or ray://host:port: detect on Ray (cascade.detect.ray_runner)
+    ray_cpus_per_worker: float | None = None
+    ray_gpus_per_worker: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("stride", "batch", "chunk", "prefetch", "imgsz"):
@@ -38,6 +41,10 @@ class DetectOptions:
                 raise CascadeError(f"--{name} must be at least 1, got {value}")
         if self.workers is not None and self.workers < 0:
             raise CascadeError(f"--workers must be 0 (decode in this process) or more, got {self.workers}")
+        for name in ("ray_cpus_per_worker", "ray_gpus_per_worker"):
+            value = getattr(self, name)
+            if value is not None and (value < 0 or (name == "ray_cpus_per_worker" and value == 0)):
+                raise CascadeError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
     def batch_for(self, device_type: str) -> int:
         """Frames per forward pass: the given batch, else the default for the device type."""

@@ -1,7 +1,8 @@
 """Detecting what the cache lacks: the entry points every command uses.
 
 :func:`detect_videos` opens the run's cache, keeps the videos it does not hold yet and hands them to
-a runner (:mod:`cascade.detect.local` on this machine). With nothing left to detect it starts no
+a runner (:mod:`cascade.detect.local` on this machine, :mod:`cascade.detect.ray_runner` on a Ray
+cluster with ``ray=``). With nothing left to detect it starts no
 worker and loads no model, but still refuses options that do not match the cache.
 :func:`detect_dataset` does the same for the labelled videos of a dataset's split, and reports the
 mean actor score of those videos.
@@ -36,12 +37,13 @@ def detect_videos(
     """Detect every (``stride``-th) frame of the videos not yet in ``run_dir``'s cache.
 
     ``options`` are :class:`~cascade.detect.options.DetectOptions` names (weights, imgsz, stride,
-    batch, chunk, prefetch, workers, device). ``detector`` reuses a loaded
+    batch, chunk, prefetch, workers, device, ray, ray_cpus_per_worker, ray_gpus_per_worker). ``detector`` reuses a loaded
     :class:`~cascade.models.detector.Detector` instead of loading ``weights``. ``frame_counts``
     (video -> frames, e.g. from videoset.csv) only sizes the progress bar.
     """
     chosen = DetectOptions(**options)
     cache = DetectionCache(run_dir)
+    cache.merge_shards()
     cached = cache.videos()
     todo = [(v, str(p)) for v, p in sorted(videos.items()) if v not in cached]
     if not todo:
@@ -50,9 +52,11 @@ def detect_videos(
         asked = {"stride": chosen.stride, **({"model": resolve_weights(chosen.weights)} if chosen.weights else {})}
         cache.check_settings({**(detector.describe() if detector else {}), **asked})
         return DetectReport(str(cache.path), {**(cache.meta or {}), **asked}, videos_cached=len(videos))
-    from cascade.detect.local import run_locally
-
-    report = run_locally(todo, cache, chosen, detector, frame_counts or {}, commit_every, progress)
+    if chosen.ray:
+        from cascade.detect.ray_runner import run_on_ray as run
+    else:
+        from cascade.detect.local import run_locally as run
+    report = run(todo, cache, chosen, detector, frame_counts or {}, commit_every, progress)
     report.videos_cached = len(videos) - len(todo)
     return report
 
