@@ -54,6 +54,9 @@ TEST_FRACTION = 0.3  # clip-level labels without a split column: share of clips 
 CLIP_FRAMES = 8  # clip-level labels: frames spread over each clip that carry its labels
 CROP_PAD = 0.1  # --crop: pad the actor's box by this share of its size on each side
 HEAD_FRAMES = 5  # frames per video a head looks at in predict when --frames is not given
+TEMPORAL = "none"  # single-frame heads, the seed's, until real labelled data shows that TSM heads do better
+CLIP_LEN = 8  # --temporal tsm: frames per clip, the TSM paper's 8 segments
+CLIP_STRIDE = 2  # --temporal tsm: frames between clip frames: 8 frames span 15 of A2D's ~25 fps, over half a second
 
 SEED = 0
 RUN_DIR = "runs"
@@ -65,6 +68,7 @@ SPLIT_CHOICES = ("train", "test", "all")
 FITNESS_CHOICES = ("prf1", "p", "f1")  # maximise P*R*F1 (the seed's), P or F1
 METHOD_CHOICES = ("margin", "pso", "grid", "constant", "builtin")  # see cascade.thresholds.methods
 PRETRAINED_CHOICES = ("imagenet", "none")
+TEMPORAL_CHOICES = ("none", "tsm")  # a single frame; ResNet-34 with temporal shift modules over a clip
 #: Where a cascade's thresholds come from: ``auto`` the run's file, else the built-in defaults;
 #: ``file`` the run's file, which must exist; ``builtin`` the built-in defaults, whatever the run holds.
 THRESHOLD_SOURCES = ("auto", "file", "builtin")

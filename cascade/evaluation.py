@@ -2,7 +2,8 @@
 
 A *sample* is what the labels describe: an annotated frame (A2D, a per-frame CSV) or a whole clip
 (a clip-level CSV). For a frame the heads look at that frame; for a clip, at ``head_frames``
-evenly spaced frames, their probabilities averaged, exactly as ``predict`` does.
+evenly spaced frames, their probabilities averaged, exactly as ``predict`` does. A temporal head
+looks at the window its checkpoint records around each of those frames.
 
 * **overall**: per sample, the predicted pair set (each present group's head) against the true
   pairs: challenge P/R/F1 over samples;
@@ -72,15 +73,18 @@ def _prf_row(pred: np.ndarray, true: np.ndarray, count_name: str) -> dict:
 
 
 def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", thresholds: str = "file",
-             seed: int = defaults.SEED, progress: bool = True, **detect_options) -> EvaluationReport:
+             seed: int = defaults.SEED, temporal: str | None = None, clip_len: int | None = None,
+             clip_stride: int | None = None, progress: bool = True, **detect_options) -> EvaluationReport:
     """Score the run's cascade on the labelled videos of ``split`` as the challenge does (see the
     module docstring), detecting what the cache lacks; tables are returned and written as CSV.
 
     ``thresholds``: the run's file (``file``, the default: evaluating built-in thresholds by accident
     would flatter nobody), ``auto`` or ``builtin``. ``seed``: the split of clip-level labels without
-    one. ``detect_options`` as for ``cascade detect``.
+    one. ``temporal``, ``clip_len``, ``clip_stride``: as for :meth:`Cascade.from_run_dir`.
+    ``detect_options`` as for ``cascade detect``.
     """
-    cascade = Cascade.from_run_dir(run_dir, thresholds=thresholds, **detect_options)
+    cascade = Cascade.from_run_dir(run_dir, thresholds=thresholds, temporal=temporal, clip_len=clip_len,
+                                   clip_stride=clip_stride, **detect_options)
     dataset = open_dataset(data, seed, run_dir)
     videos = dataset.labelled_videos(split)
     actor = cascade.scores(dataset.video_paths(split), progress)
@@ -140,19 +144,19 @@ def _head_predictions(cascade: Cascade, actor: ActorScores, samples: pd.DataFram
     """Per head: (sample rows, predicted pair, true pairs of the group) on every sample where the group
     is predicted present or truly appears (the latter for the heads table)."""
     out: dict[str, tuple[list[int], list[int], list[set]]] = {g: ([], [], []) for g in cascade.heads_}
+    heads = [g for g in GROUPS if g.name in cascade.heads_]
     for video, rows in tqdm(samples.groupby("video", sort=False), desc="heads", unit="video", disable=not progress):
-        decoded = read_frames(rows.path.iloc[0], sorted({n for f in rows.frames for n in f}))
-        for group in GROUPS:
-            if group.name not in cascade.heads_:
-                continue
+        keys = sorted({n for f in rows.frames for n in f})
+        decoded = read_frames(rows.path.iloc[0], keys, past_end=cascade.frames_needed(keys, heads))
+        for group in heads:
             true_sets = [set(p) & set(group.pairs) for p in rows.pairs]
             wanted = [bool(t) or group.name in present_by_video[video] for t in true_sets]
             if not any(wanted):
                 continue
             chosen = rows[wanted]
             numbers = sorted({n for f in chosen.frames for n in f})  # one pass of the head per video
-            boxes = best_boxes(actor.detections, video, group, numbers)
-            probs = dict(zip(numbers, cascade.head_probabilities(group, {n: decoded[n] for n in numbers}, boxes)))
+            boxes = best_boxes(actor.detections, video, group, list(decoded))
+            probs = dict(zip(numbers, cascade.head_probabilities(group, decoded, numbers, boxes)))
             rows_out, pairs_out, truth_out = out[group.name]
             for index, sample_frames, truth in zip(chosen.index, chosen.frames, (t for t, w in zip(true_sets, wanted) if w)):
                 mean = np.mean([probs[n] for n in sample_frames], axis=0)

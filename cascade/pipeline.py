@@ -8,9 +8,11 @@ underscore: ``thresholds_`` and ``heads_``.
 The actor stage needs no head: every present group is reported with its score and threshold. For
 a present group with a head, the head looks at a few frames (evenly spaced unless given) and its
 softmax probabilities are averaged; a head trained with ``crop`` looks at the group's most
-confident detected box in each frame instead of the whole frame. A present group without a head is
-reported with the command that trains one. Many videos are detected in one pass (batches span
-videos); a video that cannot be read gets its ``error`` and the others go on.
+confident detected box in each frame instead of the whole frame. A temporal head looks at what it
+was trained on, the window of frames its checkpoint records around each of those frames (with
+``crop``, each frame's box where the group was detected in it, else the chosen frame's). A present
+group without a head is reported with the command that trains one. Many videos are detected in one
+pass (batches span videos); a video that cannot be read gets its ``error`` and the others go on.
 
 Example::
 
@@ -38,8 +40,8 @@ from cascade.detect.runner import detect_videos
 from cascade.errors import CascadeError
 from cascade.labels import GROUPS, Group, pair_name
 from cascade.models.device import select_device
-from cascade.models.heads import head_path, load_head, predict_batches
-from cascade.models.inputs import head_input
+from cascade.models.heads import check_window, checkpoint_window, head_path, load_head, predict_batches
+from cascade.models.inputs import frames_needed, head_sample
 from cascade.scores import group_scores
 from cascade.thresholds.files import Thresholds, load_thresholds
 
@@ -98,27 +100,36 @@ class Cascade:
     """Detector + thresholds + heads, as a run directory holds them.
 
     Parameters are stored as given (``head_frames``: frames a head looks at per video when none are
-    named; ``thresholds``: see :data:`~cascade.defaults.THRESHOLD_SOURCES`; the rest are
-    detector options); :meth:`from_run_dir` loads what was learned.
+    named; ``thresholds``: see :data:`~cascade.defaults.THRESHOLD_SOURCES`; ``temporal``,
+    ``clip_len``, ``clip_stride``: what every head must have been trained with, None for as each was
+    trained; the rest are detector options); :meth:`from_run_dir` loads what was learned.
     """
 
     def __init__(self, run_dir: str | Path = defaults.RUN_DIR, *, head_frames: int = defaults.HEAD_FRAMES,
-                 thresholds: str = defaults.THRESHOLDS, **detect_options) -> None:
+                 thresholds: str = defaults.THRESHOLDS, temporal: str | None = None, clip_len: int | None = None,
+                 clip_stride: int | None = None, **detect_options) -> None:
         self.run_dir = Path(run_dir)
         self.head_frames, self.thresholds = head_frames, thresholds
+        self.temporal, self.clip_len, self.clip_stride = temporal, clip_len, clip_stride
         self.detect_options = DetectOptions(**detect_options)
         self.thresholds_: Thresholds | None = None
         self.heads_: dict[str, tuple[torch.nn.Module, dict]] | None = None
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path = defaults.RUN_DIR, *, head_frames: int = defaults.HEAD_FRAMES,
-                     thresholds: str = defaults.THRESHOLDS, **detect_options) -> "Cascade":
-        """A cascade with the run's thresholds (as ``thresholds`` says) and every head found in it."""
-        cascade = cls(run_dir, head_frames=head_frames, thresholds=thresholds, **detect_options)
+                     thresholds: str = defaults.THRESHOLDS, temporal: str | None = None, clip_len: int | None = None,
+                     clip_stride: int | None = None, **detect_options) -> "Cascade":
+        """A cascade with the run's thresholds (as ``thresholds`` says) and every head found in it; a head
+        trained otherwise than ``temporal``, ``clip_len`` or ``clip_stride`` say (when given) is refused."""
+        check_window(temporal, clip_len, clip_stride)
+        cascade = cls(run_dir, head_frames=head_frames, thresholds=thresholds, temporal=temporal, clip_len=clip_len,
+                      clip_stride=clip_stride, **detect_options)
         cascade.thresholds_ = load_thresholds(run_dir, cascade.thresholds)
         torch_device = select_device(cascade.detect_options.device)
+        expected = {"temporal": temporal, "clip_len": clip_len, "clip_stride": clip_stride}
         cascade.heads_ = {  # none is fine: the actor stage works alone
-            g.name: load_head(head_path(run_dir, g), g, torch_device) for g in GROUPS if head_path(run_dir, g).exists()
+            g.name: load_head(head_path(run_dir, g), g, torch_device, **expected)
+            for g in GROUPS if head_path(run_dir, g).exists()
         }
         return cascade
 
@@ -139,13 +150,21 @@ class Cascade:
         found = self.thresholds_.present(scores[[g.name for g in GROUPS]].to_numpy()[None])[0]
         return [g for g, is_present in zip(GROUPS, found) if is_present]
 
-    def head_probabilities(self, group: Group, frames: Mapping[int, np.ndarray],
+    def frames_needed(self, keys: Iterable[int], groups: Iterable[Group]) -> list[int]:
+        """Every frame these groups' heads look at for the key frames: the keys, and temporal heads' windows."""
+        keys = list(keys)
+        return sorted({n for g in groups for n in frames_needed(keys, checkpoint_window(self.heads_[g.name][1]))})
+
+    def head_probabilities(self, group: Group, frames: Mapping[int, np.ndarray], keys: Iterable[int],
                            boxes: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
-        """The head's softmax over its pairs for each given frame, (frames, pairs). A crop head looks at
-        the frame's box in ``boxes`` (whole frame where there is none); other heads ignore boxes."""
+        """The head's softmax over its pairs for each key frame, (keys, pairs). ``frames``: the decoded
+        frames, windows included (:meth:`frames_needed`). A crop head looks at the frame's box in
+        ``boxes`` (a temporal head: else the key frame's; the whole frame where there is none); other
+        heads ignore boxes."""
         model, meta = self.heads_[group.name]
         boxes = (boxes or {}) if meta["crop"] else {}
-        images = torch.stack([head_input(f, boxes.get(n), meta["imgsz"], meta["crop_pad"]) for n, f in frames.items()])
+        window = checkpoint_window(meta)
+        images = torch.stack([head_sample(frames, key, boxes, meta["imgsz"], meta["crop_pad"], window) for key in keys])
         return predict_batches(model, images, next(model.parameters()).device).numpy()
 
     def predict(self, video_path: str | Path, frames: list[int] | None = None, save: str | Path | None = None,
@@ -193,10 +212,10 @@ class Cascade:
             untrained={g.name: f"cascade train-head --actor {g.name} --data DATA --run-dir {self.run_dir}"
                        for g in present if g.name not in self.heads_},
         )
-        decoded = read_frames(path, numbers) if numbers else {}
+        decoded = read_frames(path, numbers, past_end=self.frames_needed(numbers, with_head)) if numbers else {}
         for group in with_head:
             boxes = best_boxes(actor.detections, video, group, list(decoded))
-            probs = self.head_probabilities(group, decoded, boxes).mean(0)
+            probs = self.head_probabilities(group, decoded, numbers, boxes).mean(0)
             best = int(probs.argmax())
             result.labels.append({"label": pair_name(group.pairs[best]), "pair": group.pairs[best],
                                   "actor": group.name, "confidence": float(probs[best])})

@@ -44,8 +44,9 @@ def test_checkpoints_carry_their_metadata(trained_run, sample_release):
         assert meta["imgsz"] == 64 and meta["crop"] is False and meta["init"] == "random" and "metrics" in meta
         assert meta["args"] == {  # what train_head received from the flags, defaults included
             "data": str(sample_release), "run_dir": str(trained_run), "actor": actor, "epochs": 1, "batch": 8,
-            "lr": 0.001, "imgsz": 64, "crop": False, "pretrained": "none", "val_fraction": 0.5, "device": "cpu",
-            "seed": 0, "amp": True}
+            "lr": 0.001, "imgsz": 64, "crop": False, "temporal": "none", "clip_len": 8, "clip_stride": 2,
+            "pretrained": "none", "val_fraction": 0.5, "device": "cpu", "seed": 0, "amp": True}
+        assert (meta["temporal"], meta["clip_len"], meta["clip_stride"]) == ("none", 1, 1)  # one frame per sample
         assert checkpoint["state_dict"]["fc.weight"].shape == (len(group(name).pairs), 512)
 
 

@@ -82,30 +82,38 @@ def test_detect_on_gpu_covers_every_frame(gpu_detector, sample_release, tmp_path
         assert per_video[video] == sum(1 for _ in iter_frames(path))
 
 
-def test_head_trains_on_gpu_with_bf16(sample_release, tmp_path):
+@pytest.mark.parametrize("temporal", ["none", "tsm"])
+def test_head_trains_on_gpu_with_bf16(sample_release, tmp_path, temporal):
     from cascade.labels import group
     from cascade.models.heads import load_head
     from cascade.models.training import train_head
 
     report = train_head(sample_release, tmp_path, actor="dog", epochs=2, batch=8, imgsz=96, pretrained="none",
-                        device="cuda", val_fraction=0.5, progress=False)
+                        device="cuda", val_fraction=0.5, temporal=temporal, clip_len=4, progress=False)
     assert report.val_samples > 0 and len(report.epochs) == 2
     model, meta = load_head(report.file, group("dog"), "cuda")
-    assert meta["args"]["amp"] is True and next(model.parameters()).is_cuda
+    assert meta["args"]["amp"] is True and meta["temporal"] == temporal and next(model.parameters()).is_cuda
 
 
-def test_training_steps_never_wait_for_the_gpu(sample_release):
-    """The host queues steps ahead of the device: any blocking call inside an epoch is an error."""
+@pytest.mark.parametrize("clip_len", [None, 4])
+def test_training_steps_never_wait_for_the_gpu(sample_release, clip_len):
+    """The host queues steps ahead of the device: any blocking call inside an epoch is an error. A TSM
+    head's clips reach it as channels-last frames."""
     from tqdm import tqdm
 
     from cascade.labels import group
     from cascade.models.heads import build_head
+    from cascade.models.inputs import Window, normalise
     from cascade.models.training import decode_samples, instance_table, split_frames, train_one_epoch
 
+    window = Window(clip_len, 2) if clip_len else None
     frames, _ = split_frames(open_dataset(sample_release), 0.0, seed=0)
-    samples = decode_samples(instance_table(frames, group("dog")), group("dog"), 64, False, 0.1, progress=False)
+    samples = decode_samples(instance_table(frames, group("dog")), group("dog"), 64, False, 0.1, progress=False,
+                             window=window)
     samples.images, samples.targets = samples.images.cuda(), samples.targets.cuda()
-    model = build_head(group("dog"), "none")[0].cuda().to(memory_format=torch.channels_last)
+    assert normalise(samples.images[:2], torch.device("cuda"), channels_last=True).flatten(0, -4).is_contiguous(
+        memory_format=torch.channels_last)
+    model = build_head(group("dog"), "none", window)[0].cuda().to(memory_format=torch.channels_last)
     optimiser = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     generator = torch.Generator().manual_seed(0)
     bar = tqdm(disable=True)

@@ -68,6 +68,27 @@ def add_split(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--split", choices=defaults.SPLIT_CHOICES, default=default, help="which videos to use (default: %(default)s)")
 
 
+def add_temporal_options(parser: argparse.ArgumentParser, training: bool) -> None:
+    """--temporal, --clip-len, --clip-stride: what a head is trained on (``training``), or what every head
+    of the run must have been trained on (predict, evaluate: each head as trained when left out)."""
+    if training:
+        parser.add_argument("--temporal", choices=defaults.TEMPORAL_CHOICES, default=defaults.TEMPORAL,
+                            help="none: one frame per sample; tsm: ResNet-34 with temporal shift modules over a clip "
+                                 "of frames around each annotated frame (default: %(default)s)")
+        parser.add_argument("--clip-len", type=int, default=defaults.CLIP_LEN,
+                            help="frames per clip with --temporal tsm (default: %(default)s)")
+        parser.add_argument("--clip-stride", type=int, default=defaults.CLIP_STRIDE,
+                            help="frames from one clip frame to the next with --temporal tsm (default: %(default)s)")
+        return
+    as_trained = "(default: each head as it was trained)"
+    parser.add_argument("--temporal", choices=defaults.TEMPORAL_CHOICES, default=None,
+                        help=f"refuse any head not trained with this --temporal {as_trained}")
+    parser.add_argument("--clip-len", type=int, default=None,
+                        help=f"refuse any head not trained on clips of this many frames {as_trained}")
+    parser.add_argument("--clip-stride", type=int, default=None,
+                        help=f"refuse any head not trained with this --clip-stride {as_trained}")
+
+
 def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> None:
     """The detector's flags (:class:`~cascade.detect.options.DetectOptions`), for every command that
     may have to detect first. ``--conf`` is left out where the confidence is the one stored with the

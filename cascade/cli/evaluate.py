@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for, show_progress
+from cascade.cli.common import (add_common, add_detect_options, add_split, add_temporal_options, emit, flags_for,
+                                show_progress)
 from cascade.defaults import THRESHOLD_SOURCES
 
 HELP = "score the cascade on labelled videos (challenge P/R/F1, actor-stage and per-head tables; CSVs in RUN/evaluate)"
@@ -16,6 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thresholds", choices=THRESHOLD_SOURCES, default="file",
                         help="the run's thresholds.json (file), it or the built-in ones (auto), or the built-in "
                              "ones (builtin) (default: %(default)s)")
+    add_temporal_options(parser, training=False)
     add_detect_options(parser, conf=False)
 
 

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 
 from cascade import defaults
-from cascade.cli.common import add_common, add_detect_options, cli_flag, flags_for, results_stream, show_progress
+from cascade.cli.common import (add_common, add_detect_options, add_temporal_options, cli_flag, flags_for,
+                                results_stream, show_progress)
 
 HELP = ("say which actors do which actions in videos (files or folders); uses RUN/thresholds.json, else the "
         "built-in thresholds, and the heads in RUN/heads")
@@ -45,6 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thresholds", choices=defaults.THRESHOLD_SOURCES, default=defaults.THRESHOLDS,
                         help="the run's thresholds.json, else the built-in ones (auto); the file only (file); "
                              "the built-in ones (builtin) (default: %(default)s)")
+    add_temporal_options(parser, training=False)
     add_detect_options(parser, conf=False)
 
 

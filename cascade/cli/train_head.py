@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cascade import defaults
-from cascade.cli.common import add_common, emit, flags_for, show_progress
+from cascade.cli.common import add_common, add_temporal_options, emit, flags_for, show_progress
 
 HELP = "train one actor's ResNet-34 action head on the annotated train frames; writes RUN/heads/<group>.pt"
 
@@ -20,6 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--imgsz", type=int, default=defaults.HEAD_IMGSZ, help="input size (default: %(default)s)")
     parser.add_argument("--crop", action=argparse.BooleanOptionalAction, default=defaults.CROP,
                         help="feed the actor's padded box instead of the whole frame (default: whole frame)")
+    add_temporal_options(parser, training=True)
     parser.add_argument("--pretrained", choices=defaults.PRETRAINED_CHOICES, default=defaults.PRETRAINED,
                         help="initial weights (default: %(default)s; falls back to random with a warning)")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=defaults.AMP,

@@ -74,24 +74,30 @@ def iter_frames(path: str | Path, check_complete: bool = True) -> Iterator[tuple
         )
 
 
-def read_frames(path: str | Path, numbers: Iterable[int]) -> dict[int, np.ndarray]:
-    """Decode the given 1-based frame numbers (sequentially, stopping after the last one)."""
-    wanted = sorted({int(n) for n in numbers})
+def read_frames(path: str | Path, numbers: Iterable[int], past_end: Iterable[int] = ()) -> dict[int, np.ndarray]:
+    """Decode the given 1-based frame numbers (sequentially, stopping after the last one). Numbers in
+    ``past_end`` may lie beyond the video's end (a window around a frame near it): when one does, the
+    video's last frame is returned too, under its own number, so the caller can clamp to it."""
+    required = {int(n) for n in numbers}
+    wanted = required | {int(n) for n in past_end}
     if not wanted:
         return {}
-    if wanted[0] < 1:
-        raise CascadeError(f"{path}: frame numbers start at 1, asked for {wanted[0]}")
+    if min(wanted) < 1:
+        raise CascadeError(f"{path}: frame numbers start at 1, asked for {min(wanted)}")
+    final = max(wanted)
     found: dict[int, np.ndarray] = {}
-    last = 0
+    last, last_frame = 0, None
     for number, frame in iter_frames(path, check_complete=False):
-        last = number
+        last, last_frame = number, frame
         if number in wanted:
             found[number] = frame
-            if number == wanted[-1]:
+            if number == final:
                 break
-    missing = [n for n in wanted if n not in found]
+    missing = sorted(required - set(found))
     if missing:
         raise CascadeError(f"{path}: frame {missing[0]} asked for, but the video has only {last} frames")
+    if last < final:
+        found[last] = last_frame
     return found
 
 

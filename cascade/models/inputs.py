@@ -4,15 +4,23 @@ Training and prediction share these functions, so a head always gets its inputs 
 was trained. ``crop`` feeds the actor's box padded by ``pad`` of its size on each side instead of
 the whole frame; the frame is squashed to ``imgsz x imgsz`` (no crop or flip, as in the seed).
 
+A temporal head sees, for each chosen (key) frame, a :class:`Window` of frames around it: the key
+frame at index ``clip_len // 2``, the others ``clip_stride`` frames apart, clamped at the video's
+ends (the first frame here, the last one where the frames are decoded). With ``crop``, each frame
+shows the actor's box in that frame where one is known, else the key frame's box.
+
 Example::
 
     x = head_input(frame, box=None, imgsz=224)          # (3, 224, 224) uint8
     batch = normalise(torch.stack([x]), device)         # float, ImageNet mean/std
+    clip = head_sample(frames, 40, {}, 224, 0.1, Window(8, 2))   # (8, 3, 224, 224): frames 32, 34, ..., 46
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Iterable, Mapping
 
 import cv2
 import numpy as np
@@ -42,6 +50,54 @@ def head_input(frame: np.ndarray, box: np.ndarray | None, imgsz: int, pad: float
     return torch.from_numpy(np.ascontiguousarray(resized[:, :, ::-1])).permute(2, 0, 1)
 
 
+@dataclass(frozen=True)
+class Window:
+    """The frames a temporal head sees around each key frame (a single-frame head has none)."""
+
+    clip_len: int
+    clip_stride: int
+
+    def around(self, key: int) -> list[int]:
+        """``clip_len`` frame numbers ``clip_stride`` apart, ``key`` at index ``clip_len // 2``, none before
+        frame 1 (the video's end is clamped by :func:`head_sample`, which knows the decoded frames)."""
+        return [max(1, key + self.clip_stride * (k - self.clip_len // 2)) for k in range(self.clip_len)]
+
+
+def frames_needed(keys: Iterable[int], window: Window | None) -> list[int]:
+    """Every frame the head needs for these key frames, once, sorted: windows that overlap share frames."""
+    keys = list(keys)
+    return sorted({n for key in keys for n in window.around(key)} if window else set(keys))
+
+
+def head_sample(frames: Mapping[int, np.ndarray], key: int, boxes: Mapping[int, np.ndarray], imgsz: int,
+                pad: float, window: Window | None) -> torch.Tensor:
+    """What a head sees for one key frame: (3, S, S) for a single-frame head, (clip_len, 3, S, S) for a
+    temporal one. ``frames`` holds the decoded frames by number; a window reaching past the last one
+    decoded (the video ended) repeats it. ``boxes``: the actor's box by frame number (empty: whole
+    frames); a frame without one shows the key frame's box."""
+    if window is None:
+        return head_input(frames[key], boxes.get(key), imgsz, pad)
+    last = max(frames)
+    numbers = [min(n, last) for n in window.around(key)]
+    return torch.stack([head_input(frames[n], boxes.get(n, boxes.get(key)), imgsz, pad) for n in numbers])
+
+
+def box_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x1, y1, x2, y2) boxes."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def same_actor(key_box: np.ndarray, candidates: Iterable[np.ndarray]) -> np.ndarray | None:
+    """Among another frame's boxes of the group, the one that overlaps the key frame's box most: labels
+    name no instance across frames, and an actor moves little in a few frames. None if none overlaps."""
+    best = max(candidates, key=lambda box: box_overlap(key_box, box), default=None)
+    return best if best is not None and box_overlap(key_box, best) > 0 else None
+
+
 @functools.lru_cache(maxsize=8)
 def _affine(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Scale and shift taking uint8 pixels to ImageNet-normalised values, made once per device:
@@ -52,9 +108,11 @@ def _affine(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def normalise(batch: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
-    """uint8 (B, 3, H, W) -> float on ``device``, ImageNet-normalised by one multiply-add."""
+    """uint8 (B, 3, H, W), or clips (B, T, 3, H, W) -> float on ``device``, ImageNet-normalised by one
+    multiply-add. ``channels_last``: each frame's channels innermost (``torch.channels_last`` for
+    frames; clips flatten to channels-last frames without a copy)."""
     x = batch.to(device, non_blocking=True)
     if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)  # reorder the uint8s, a quarter of the bytes
+        x = x.movedim(-3, -1).contiguous().movedim(-1, -3)  # reorder the uint8s, a quarter of the bytes
     scale, shift = _affine(torch.device(device))
     return torch.addcmul(shift, x.float(), scale)

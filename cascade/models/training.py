@@ -1,12 +1,16 @@
 """Training one action head, in the shape of torchvision's reference ``train.py``.
 
 Samples are actor instances: every instance of the group in an annotated train frame gives one
-(input, pair) sample, the input being the whole frame or, with ``crop``, its padded box. A seeded,
+(input, pair) sample, the input being the whole frame or, with ``crop``, its padded box; for a
+temporal head (``temporal="tsm"``), the window of ``clip_len`` frames ``clip_stride`` apart around
+that frame, clamped at the video's ends, each frame cropped to the actor's box where that frame is
+annotated, else to the key frame's box. A seeded,
 stratified share of the train videos is held out to choose the best epoch by validation F1 (the
 challenge's per-sample F1 of the predicted pair against the frame's true pairs of the group).
 Every needed frame is decoded once, before the first epoch, by threads of this process (OpenCV
 releases the GIL, and threads need no worker start-up, pickling, or ``__main__`` guard in the
-caller's script), and kept as a uint8 tensor, so epochs cost only the network. The best epoch's
+caller's script), frames shared by overlapping windows included, and the inputs are kept as uint8
+tensors (the report gives their size), so epochs cost only the network. The best epoch's
 weights are kept in memory and written once, when training ends: an interrupted run leaves the
 previous head file as it was. The seed's settings are the defaults: SGD lr 1e-3 momentum 0.9, x0.1 every
 7 epochs, batch 4, 15 epochs, 224 px, no random crop or flip. On CUDA, bf16 autocast and
@@ -20,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,8 +45,8 @@ from cascade.errors import CascadeError
 from cascade.labels import Group, group as find_group
 from cascade.metrics import sample_prf
 from cascade.models.device import select_device
-from cascade.models.heads import build_head, head_meta, head_path, predict_batches, save_head
-from cascade.models.inputs import head_input, normalise
+from cascade.models.heads import build_head, head_meta, head_path, head_window, predict_batches, save_head
+from cascade.models.inputs import Window, frames_needed, head_sample, normalise, same_actor
 from cascade.workers import available_cores
 
 log = logging.getLogger(__name__)
@@ -51,7 +56,7 @@ log = logging.getLogger(__name__)
 class Samples:
     """Decoded head inputs and their labels: one row per actor instance."""
 
-    images: torch.Tensor  # (N, 3, S, S) uint8
+    images: torch.Tensor  # (N, 3, S, S) uint8, or (N, T, 3, S, S) for a temporal head
     targets: torch.Tensor  # (N,) index into group.pairs
     frame_ids: np.ndarray  # (N,) which annotated frame each sample came from
     truth: np.ndarray  # (F, P) bool: true pairs of the group in each annotated frame
@@ -69,24 +74,28 @@ def instance_table(frames: pd.DataFrame, group: Group) -> pd.DataFrame:
 
 
 def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool, pad: float,
-                   progress: bool = True, workers: int | None = None) -> Samples:
+                   progress: bool = True, workers: int | None = None, window: Window | None = None) -> Samples:
     """Decode every needed frame once, videos in parallel threads (default: one per core), and build
-    the inputs. A video that cannot be decoded is skipped with a warning and listed in ``skipped``."""
+    the inputs (a ``window`` of frames per sample for a temporal head). A video that cannot be decoded
+    is skipped with a warning and listed in ``skipped``."""
     if crop and not all(np.all(np.isfinite(b)) for b in instances.box):
         raise CascadeError("--crop needs a box for every instance; the labels give none for some (use --no-crop)")
     instances = instances.sort_values(["path", "frame"], kind="stable").reset_index(drop=True)
-    images = torch.empty((len(instances), 3, imgsz, imgsz), dtype=torch.uint8)
+    sample_shape = (3, imgsz, imgsz) if window is None else (window.clip_len, 3, imgsz, imgsz)
+    images = torch.empty((len(instances), *sample_shape), dtype=torch.uint8)
     skipped: dict[str, str] = {}
 
     def decode_video(rows: pd.DataFrame) -> None:
         try:
-            frames = read_frames(rows.path.iat[0], rows.frame)
+            frames = read_frames(rows.path.iat[0], rows.frame, past_end=frames_needed(rows.frame, window))
         except CascadeError as exc:
             log.warning("skipping a video: %s", exc)
             skipped[rows.path.iat[0]] = str(exc)
             return
-        for row, number, box in zip(rows.index, rows.frame, rows.box):
-            images[row] = head_input(frames[number], box if crop else None, imgsz, pad)
+        annotated = rows.groupby("frame").box.agg(list).to_dict() if crop else {}
+        for row, key, box in zip(rows.index, rows.frame, rows.box):
+            boxes = actor_boxes(annotated, key, box, window) if crop else {}
+            images[row] = head_sample(frames, key, boxes, imgsz, pad, window)
 
     videos = [rows for _, rows in instances.groupby("path", sort=False)]
     workers = min(available_cores(), len(videos)) if workers is None else workers  # the caller only waits
@@ -105,6 +114,18 @@ def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool
     return Samples(images, torch.as_tensor(targets), frame_index, truth, skipped)
 
 
+def actor_boxes(annotated: dict[int, list[np.ndarray]], key: int, box: np.ndarray,
+                window: Window | None) -> dict[int, np.ndarray]:
+    """The instance's box by frame: ``box`` in its key frame and, in each annotated frame of its window,
+    the group's box that overlaps ``box`` most (:func:`~cascade.models.inputs.same_actor`)."""
+    boxes = {key: box}
+    for number in window.around(key) if window else []:
+        match = same_actor(box, annotated.get(number, [])) if number != key else None
+        if match is not None:
+            boxes[number] = match
+    return boxes
+
+
 @dataclass
 class TrainReport:
     """How a head was trained: per-epoch loss and validation scores, the epoch kept, the file."""
@@ -118,15 +139,18 @@ class TrainReport:
     epochs: list[dict] = field(default_factory=list)
     seconds: float = 0.0  # end to end: decoding and training
     decode_seconds: float = 0.0
-    images_per_s: float = 0.0  # training images per second of the whole run
+    images_per_s: float = 0.0  # training samples (frames or clips) per second of the whole run
+    frames_per_sample: int = 1  # a temporal head's clip length
+    input_mib: float = 0.0  # the decoded uint8 inputs, training and validation, kept for all epochs
     skipped: dict[str, str] = field(default_factory=dict)  # video file -> why it could not be decoded
 
     def summary(self) -> str:
         table = pd.DataFrame(self.epochs).to_string(index=False, float_format="{:.3f}".format)
         kept = f"epoch {self.best_epoch} (best validation F1)" if self.val_samples else f"the last epoch ({self.best_epoch}); no validation videos"
+        unit = "images" if self.frames_per_sample == 1 else f"clips of {self.frames_per_sample} frames"
         text = (f"{self.group} head: {self.train_samples} training and {self.val_samples} validation samples, "
-                f"initialised from {self.init}\n{table}\nkept {kept} -> {self.file} "
-                f"({self.seconds:.1f} s, {self.images_per_s:.0f} images/s)")
+                f"initialised from {self.init}; inputs kept as uint8: {self.input_mib:.1f} MiB\n{table}\n"
+                f"kept {kept} -> {self.file} ({self.seconds:.1f} s, {self.images_per_s:.0f} {unit}/s)")
         if self.skipped:
             text += f"\n{len(self.skipped)} video(s) skipped, not decodable: " + "; ".join(self.skipped.values())
         return text
@@ -190,6 +214,9 @@ def train_head(
     lr: float = defaults.LR,
     imgsz: int = defaults.HEAD_IMGSZ,
     crop: bool = defaults.CROP,
+    temporal: str = defaults.TEMPORAL,
+    clip_len: int = defaults.CLIP_LEN,
+    clip_stride: int = defaults.CLIP_STRIDE,
     pretrained: str = defaults.PRETRAINED,
     val_fraction: float = defaults.VAL_FRACTION,
     device: str = defaults.DEVICE,
@@ -199,6 +226,8 @@ def train_head(
 ) -> TrainReport:
     """Train the head of the group that ``actor`` belongs to and save its best epoch.
 
+    ``temporal``: ``none`` (one frame per sample, the seed's) or ``tsm`` (clips of ``clip_len`` frames
+    ``clip_stride`` apart around each annotated frame; the clip settings are unused otherwise).
     ``amp`` (CUDA only): bf16 autocast and channels-last memory; off gives the seed's fp32 steps.
     The checkpoint records the arguments exactly as this call received them.
     """
@@ -206,6 +235,7 @@ def train_head(
     group = find_group(actor)
     if epochs < 1 or batch < 1 or imgsz < 32 or lr <= 0:
         raise CascadeError("--epochs and --batch must be at least 1, --imgsz at least 32, --lr positive")
+    window = head_window(temporal, clip_len, clip_stride)
     torch_device = select_device(device)
     dataset = open_dataset(data, seed, run_dir)
     if crop and dataset.clip_level:
@@ -216,8 +246,10 @@ def train_head(
     if train_inst.empty:
         raise CascadeError(f"{dataset.source}: no training frames show a {group.name}; nothing to train its head on")
     start = time.monotonic()
-    train = decode_samples(train_inst, group, imgsz, crop, defaults.CROP_PAD, progress)
-    val = decode_samples(val_inst, group, imgsz, crop, defaults.CROP_PAD, progress) if len(val_inst) else None
+    decode = functools.partial(decode_samples, group=group, imgsz=imgsz, crop=crop, pad=defaults.CROP_PAD,
+                               progress=progress, window=window)
+    train = decode(train_inst)
+    val = decode(val_inst) if len(val_inst) else None
     decode_seconds = time.monotonic() - start
     if not len(train.targets):
         raise CascadeError(f"{dataset.source}: none of the training videos with a {group.name} could be decoded: "
@@ -229,7 +261,7 @@ def train_head(
             samples.images, samples.targets = samples.images.to(torch_device), samples.targets.to(torch_device)
 
     torch.manual_seed(seed)
-    model, init = build_head(group, pretrained)
+    model, init = build_head(group, pretrained, window)
     model = model.to(torch_device)
     if torch_device.type == "cuda" and amp:
         model = model.to(memory_format=torch.channels_last)
@@ -238,6 +270,8 @@ def train_head(
     generator = torch.Generator().manual_seed(seed)
     path = head_path(run_dir, group)
     report = TrainReport(group.name, str(path), init, len(train.targets), 0 if val is None else len(val.targets), 0,
+                         frames_per_sample=1 if window is None else window.clip_len,
+                         input_mib=sum(s.images.nbytes for s in filter(None, (train, val))) / 2**20,
                          skipped={**train.skipped, **(val.skipped if val is not None else {})})
     best_f1 = -1.0
     with tqdm(total=epochs * len(train.targets), desc=f"train {group.name}", unit="img", disable=not progress) as bar:
@@ -256,7 +290,7 @@ def train_head(
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
     report.best_epoch = best_row["epoch"]
-    meta = head_meta(group, imgsz, crop, defaults.CROP_PAD, init, received)
+    meta = head_meta(group, imgsz, crop, defaults.CROP_PAD, init, received, window)
     meta.update(epoch=report.best_epoch, metrics=best_row)
     save_head(path, model, meta)
     report.seconds, report.decode_seconds = time.monotonic() - start, decode_seconds

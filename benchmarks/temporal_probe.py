@@ -1,0 +1,158 @@
+"""Does a TSM head see motion? A task only motion can solve: was this clip played forwards or backwards?
+
+Data: the real clips of ``../shared/clips/labels.csv`` (the truncated one is left out), each read
+up to ``--frames`` frames and resized to ``--imgsz``. Windows of ``--clip-len`` frames
+``--clip-stride`` apart start every ``--gap`` frames; each window gives two samples, played
+forwards (label 0) and backwards (label 1). Videos are split (seeded) between train and test, so
+the test windows come from videos never seen in training.
+
+* TSM: the cascade's temporal head (ResNet-34 with temporal shifts, mean of per-frame logits) on
+  the clips.
+* single frame: the cascade's single-frame head given the same windows, as ``predict`` gives it
+  frames: trained on every frame of every window with the window's label, its probabilities averaged
+  over the window's frames. The two directions hold the same frames, so it must score 50 %: the
+  control that shows the task cannot be solved from appearance.
+
+Both start from the same seeded random weights (no ImageNet download here), use the cascade's own
+training step (SGD momentum 0.9, bf16 and channels-last on CUDA) and the same number of frames per
+step; the script prints test accuracy of each and their difference, and records them.
+
+    python3 benchmarks/temporal_probe.py                      # on a GPU: about 2 minutes on an H100
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torchvision.models import resnet34
+from tqdm import tqdm
+
+from _data import LABELLED_CLIPS, machine, record
+from cascade.data.frames import iter_frames
+from cascade.errors import CascadeError
+from cascade.models.heads import predict_batches
+from cascade.models.inputs import Window, head_input
+from cascade.models.temporal import TSMResNet
+from cascade.models.training import Samples, train_one_epoch
+
+TRUNCATED = {"muhammad-baqir-410_jump.mp4"}
+
+
+def read_clip(path: str, frames: int, imgsz: int) -> torch.Tensor:
+    """The first ``frames`` frames (fewer if the clip is shorter), as head inputs (F, 3, S, S) uint8."""
+    kept = []
+    for number, frame in iter_frames(path, check_complete=False):
+        kept.append(head_input(frame, None, imgsz))
+        if number == frames:
+            break
+    return torch.stack(kept)
+
+
+def direction_samples(videos: list[torch.Tensor], window: Window, gap: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every window (starting each ``gap`` frames, wholly inside its video) forwards and backwards."""
+    span = window.clip_stride * (window.clip_len - 1)
+    clips = [video[start : start + span + 1 : window.clip_stride]
+             for video in videos for start in range(0, len(video) - span, gap)]
+    forwards = torch.stack(clips)
+    images = torch.cat([forwards, forwards.flip(1)])
+    targets = torch.cat([torch.zeros(len(forwards), dtype=torch.long), torch.ones(len(forwards), dtype=torch.long)])
+    return images, targets
+
+
+def train(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, device: torch.device, epochs: int,
+          batch: int, lr: float, seed: int) -> float:
+    """The cascade's training step for ``epochs`` epochs (lr x0.1 for the last third); returns seconds."""
+    samples = Samples(images.to(device), targets.to(device), np.arange(len(targets)), np.zeros((len(targets), 2), bool))
+    optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimiser, step_size=max(1, 2 * epochs // 3), gamma=0.1)
+    generator = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    with tqdm(total=epochs * len(targets), desc=type(model).__name__, unit="sample", disable=None) as bar:
+        for _ in range(epochs):
+            loss = train_one_epoch(model, samples, optimiser, device, batch, generator, bar)
+            scheduler.step()
+            bar.set_postfix(loss=f"{float(loss):.3f}")
+    return time.perf_counter() - start
+
+
+def two_way(model: nn.Module, device: torch.device) -> nn.Module:
+    model.fc = nn.Linear(model.fc.in_features, 2)
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--imgsz", type=int, default=112)
+    parser.add_argument("--frames", type=int, default=240, help="frames read from the start of each clip")
+    parser.add_argument("--clip-len", type=int, default=8)
+    parser.add_argument("--clip-stride", type=int, default=2)
+    parser.add_argument("--gap", type=int, default=4, help="frames from one window's start to the next")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=16, help="clips per step (the single-frame side: x clip-len frames)")
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--test-fraction", type=float, default=0.3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    device, window = torch.device(args.device), Window(args.clip_len, args.clip_stride)
+
+    table = pd.read_csv(LABELLED_CLIPS)
+    paths = [str(LABELLED_CLIPS.parent / v) for v in table.video if v not in TRUNCATED]
+    start = time.perf_counter()
+
+    def read(path: str) -> torch.Tensor | None:
+        try:
+            return read_clip(path, args.frames, args.imgsz)
+        except CascadeError as exc:
+            print(f"skipped: {exc}")
+            return None
+
+    with ThreadPoolExecutor(8) as pool:
+        videos = [v for v in pool.map(read, paths) if v is not None]
+    decode_seconds = time.perf_counter() - start
+    order = np.random.default_rng(args.seed).permutation(len(videos))
+    test_count = round(args.test_fraction * len(videos))
+    test_videos, train_videos = [videos[i] for i in order[:test_count]], [videos[i] for i in order[test_count:]]
+    train_x, train_y = direction_samples(train_videos, window, args.gap)
+    test_x, test_y = direction_samples(test_videos, window, args.gap)
+    print(f"machine: {machine()}")
+    print(f"data: {len(videos)} real clips ({len(train_videos)} train, {len(test_videos)} test videos), "
+          f"{len(train_y)} train and {len(test_y)} test windows of {args.clip_len} frames {args.clip_stride} apart "
+          f"at {args.imgsz} px, half played backwards; decoded in {decode_seconds:.1f} s")
+
+    torch.manual_seed(args.seed)
+    tsm = two_way(TSMResNet(args.clip_len), device)
+    tsm_seconds = train(tsm, train_x, train_y, device, args.epochs, args.batch, args.lr, args.seed)
+    tsm_accuracy = float((predict_batches(tsm, test_x, device).argmax(1) == test_y).float().mean())
+
+    torch.manual_seed(args.seed)
+    single = two_way(resnet34(), device)
+    frame_y = train_y.repeat_interleave(args.clip_len)
+    single_seconds = train(single, train_x.flatten(0, 1), frame_y, device, args.epochs, args.batch * args.clip_len,
+                           args.lr, args.seed)
+    per_frame = predict_batches(single, test_x.flatten(0, 1), device).view(len(test_y), args.clip_len, 2).mean(1)
+    single_accuracy = float((per_frame.argmax(1) == test_y).float().mean())
+
+    print(f"{'TSM (temporal shift, clips)':40s} test accuracy {100 * tsm_accuracy:5.1f} %  (trained in {tsm_seconds:.0f} s)")
+    print(f"{'single frame, same windows':40s} test accuracy {100 * single_accuracy:5.1f} %  "
+          f"(trained in {single_seconds:.0f} s)")
+    print(f"chance 50.0 %; TSM - single frame: {100 * (tsm_accuracy - single_accuracy):+.1f} points "
+          f"on {len(test_y)} test windows from {len(test_videos)} unseen videos")
+    record("temporal_probe", {
+        "videos": len(videos), "train_videos": len(train_videos), "test_videos": len(test_videos),
+        "train_windows": int(len(train_y)), "test_windows": int(len(test_y)), "imgsz": args.imgsz,
+        "clip_len": args.clip_len, "clip_stride": args.clip_stride, "epochs": args.epochs,
+        "tsm_accuracy": round(100 * tsm_accuracy, 2), "single_frame_accuracy": round(100 * single_accuracy, 2),
+        "difference": round(100 * (tsm_accuracy - single_accuracy), 2),
+    })
+
+
+if __name__ == "__main__":
+    main()
