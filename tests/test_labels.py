@@ -43,3 +43,37 @@ def test_adult_and_baby_name_the_person_group():
 def test_unknown_names_list_the_valid_ones(call, needle):
     with pytest.raises(CascadeError, match=needle):
         call()
+
+
+ALL_PAIRS = ("11, 12, 13, 15, 16, 17, 18, 19, 21, 22, 26, 28, 29, 34, 35, 36, 39, 41, 43, 44, 45, 46, 48, 49, "
+             "54, 55, 56, 57, 59, 61, 63, 65, 66, 67, 68, 69, 72, 73, 75, 76, 77, 78, 79")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: labels.actor_id("robot"), "unknown actor 'robot'; valid: adult, baby, ball, bird, car, cat, dog"),
+    (lambda: labels.action_id("sleeping"), "unknown action 'sleeping'; valid: climbing, crawling, eating, flying, "
+                                           "jumping, rolling, running, walking, none"),
+    (lambda: labels.check_pair(74), f"unknown actor-action id 74; valid: {ALL_PAIRS}"),  # dog-flying
+    (lambda: labels.group("horse"), "unknown actor 'horse'; valid: person, ball, bird, car, cat, dog, adult, baby"),
+    (lambda: labels.group_of_actor("person"), "unknown actor 'person'; valid: adult, baby, ball, bird, car, cat, dog"),
+    # the first '-' splits actor from action, so the rest is named as the unknown action
+    (lambda: labels.parse_pair("dog-running-fast"), "unknown action 'running-fast'; valid: climbing, crawling, "
+                                                    "eating, flying, jumping, rolling, running, walking, none"),
+])
+def test_error_messages_name_the_value_and_every_valid_one(call, message):
+    with pytest.raises(CascadeError) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+def test_every_pair_belongs_to_the_group_of_its_actor():
+    for g in labels.GROUPS:
+        for pair in g.pairs:
+            assert labels.group_of_pair(pair) is g
+    assert labels.groups_of_pairs([18, 29, 77, 41]) == {"person", "dog", "bird"}
+    assert labels.group_of_actor("baby").name == "person" and labels.group("car").coco_name == "car"
+
+
+def test_labels_are_read_with_spaces_and_as_numbers():
+    assert labels.parse_pair(" 77 ") == 77 and labels.parse_pair(" bird-flying\n") == 44
+    assert labels.check_pair(77.0) == 77 and type(labels.check_pair(77.0)) is int
