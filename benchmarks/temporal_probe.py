@@ -1,17 +1,19 @@
-"""Does a TSM head see motion? A task only motion can solve: was this clip played forwards or backwards?
+"""Does a TSM head see motion? Tasks only motion can solve: was this clip played forwards or backwards
+(``--task direction``)? Is it moving or frozen on one frame (``--task motion``)?
 
 Data: the real clips of ``../shared/clips/labels.csv`` (the truncated one is left out), each read
 up to ``--frames`` frames and resized to ``--imgsz``. Windows of ``--clip-len`` frames
 ``--clip-stride`` apart start every ``--gap`` frames; each window gives two samples, played
-forwards (label 0) and backwards (label 1). Videos are split (seeded) between train and test, so
+as played (label 0) and played backwards or frozen on its key frame (label 1). Videos are split (seeded) between train and test, so
 the test windows come from videos never seen in training.
 
 * TSM: the cascade's temporal head (ResNet-34 with temporal shifts, mean of per-frame logits) on
   the clips.
 * single frame: the cascade's single-frame head given the same windows, as ``predict`` gives it
   frames: trained on every frame of every window with the window's label, its probabilities averaged
-  over the window's frames. The two directions hold the same frames, so it must score 50 %: the
-  control that shows the task cannot be solved from appearance.
+  over the window's frames. The two directions hold the same frames, so it must score 50 % on
+  ``direction``: the control that shows the task cannot be solved from appearance; a frozen window
+  shows one real frame, so on ``motion`` it can only guess from how alike a window's frames look.
 
 Both start from the same seeded random weights (no ImageNet download here), use the cascade's own
 training step (SGD momentum 0.9, bf16 and channels-last on CUDA) and the same number of frames per
@@ -54,14 +56,17 @@ def read_clip(path: str, frames: int, imgsz: int) -> torch.Tensor:
     return torch.stack(kept)
 
 
-def direction_samples(videos: list[torch.Tensor], window: Window, gap: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every window (starting each ``gap`` frames, wholly inside its video) forwards and backwards."""
+def window_samples(videos: list[torch.Tensor], window: Window, gap: int,
+                   task: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every window (starting each ``gap`` frames, wholly inside its video) twice: label 0 as played,
+    label 1 played backwards (``direction``) or frozen on its key frame (``motion``)."""
     span = window.clip_stride * (window.clip_len - 1)
     clips = [video[start : start + span + 1 : window.clip_stride]
              for video in videos for start in range(0, len(video) - span, gap)]
-    forwards = torch.stack(clips)
-    images = torch.cat([forwards, forwards.flip(1)])
-    targets = torch.cat([torch.zeros(len(forwards), dtype=torch.long), torch.ones(len(forwards), dtype=torch.long)])
+    played = torch.stack(clips)
+    other = played.flip(1) if task == "direction" else played[:, window.clip_len // 2 :][:, :1].expand_as(played)
+    images = torch.cat([played, other.contiguous()])
+    targets = torch.cat([torch.zeros(len(played), dtype=torch.long), torch.ones(len(played), dtype=torch.long)])
     return images, targets
 
 
@@ -100,6 +105,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--test-fraction", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--task", choices=("direction", "motion"), default="direction",
+                        help="direction: forwards or backwards; motion: played or frozen on its key frame")
     args = parser.parse_args()
     device, window = torch.device(args.device), Window(args.clip_len, args.clip_stride)
 
@@ -120,12 +127,12 @@ def main() -> None:
     order = np.random.default_rng(args.seed).permutation(len(videos))
     test_count = round(args.test_fraction * len(videos))
     test_videos, train_videos = [videos[i] for i in order[:test_count]], [videos[i] for i in order[test_count:]]
-    train_x, train_y = direction_samples(train_videos, window, args.gap)
-    test_x, test_y = direction_samples(test_videos, window, args.gap)
+    train_x, train_y = window_samples(train_videos, window, args.gap, args.task)
+    test_x, test_y = window_samples(test_videos, window, args.gap, args.task)
     print(f"machine: {machine()}")
     print(f"data: {len(videos)} real clips ({len(train_videos)} train, {len(test_videos)} test videos), "
           f"{len(train_y)} train and {len(test_y)} test windows of {args.clip_len} frames {args.clip_stride} apart "
-          f"at {args.imgsz} px, half played backwards; decoded in {decode_seconds:.1f} s")
+          f"at {args.imgsz} px, task {args.task}; decoded in {decode_seconds:.1f} s")
 
     torch.manual_seed(args.seed)
     tsm = two_way(TSMResNet(args.clip_len), device)
@@ -145,7 +152,7 @@ def main() -> None:
           f"(trained in {single_seconds:.0f} s)")
     print(f"chance 50.0 %; TSM - single frame: {100 * (tsm_accuracy - single_accuracy):+.1f} points "
           f"on {len(test_y)} test windows from {len(test_videos)} unseen videos")
-    record("temporal_probe", {
+    record(f"temporal_probe_{args.task}", {
         "videos": len(videos), "train_videos": len(train_videos), "test_videos": len(test_videos),
         "train_windows": int(len(train_y)), "test_windows": int(len(test_y)), "imgsz": args.imgsz,
         "clip_len": args.clip_len, "clip_stride": args.clip_stride, "epochs": args.epochs,
