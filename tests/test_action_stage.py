@@ -155,36 +155,43 @@ def test_crop_needs_boxes(tmp_path, sample_release, capsys):
 
 
 def test_an_interrupted_training_leaves_the_previous_head_as_it_was(trained_run, sample_release, tmp_path, capsys):
+    import _thread
     import shutil
-    import signal
+    import sys
+    import threading
 
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
     before = (run / "heads" / "dog.pt").read_bytes()
-    landed = []
+    landed, done, main = [], threading.Event(), threading.main_thread().ident
 
-    def ctrl_c_inside_an_epoch(signum, frame):
-        stack = []
+    def main_stack() -> list[str]:
+        frame, stack = sys._current_frames().get(main), []
         while frame is not None:
             stack.append(frame.f_code.co_name)
             frame = frame.f_back
-        # Land only in train_one_epoch's own code: elsewhere we may still be decoding, or inside a
-        # finalizer run by the garbage collector, where Python swallows the KeyboardInterrupt and
-        # training would go on; look again shortly
-        if stack[0] != "train_one_epoch":
-            signal.setitimer(signal.ITIMER_REAL, 0.05)
-            return
-        landed.append(stack)
-        signal.raise_signal(signal.SIGINT)
+        return stack
 
-    previous = signal.signal(signal.SIGALRM, ctrl_c_inside_an_epoch)
-    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    def ctrl_c_inside_an_epoch() -> None:
+        # Watch the main thread (no OS timer, no signal handler another library could replace) and press
+        # Ctrl-C once it is inside an epoch; again only if training is still going a second later (the
+        # first can land in a finalizer, where Python swallows the KeyboardInterrupt)
+        while not done.wait(0.02):
+            stack = main_stack()
+            if "train_one_epoch" in stack:
+                landed.append(stack)
+                _thread.interrupt_main()
+                if done.wait(1.0):
+                    return
+
+    watcher = threading.Thread(target=ctrl_c_inside_an_epoch, daemon=True)
+    watcher.start()
     try:  # far more epochs than the test waits for: the interrupt lands in training
         code, _, err = _cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run,
                             *TINY, "--epochs", "100000")
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        done.set()
+        watcher.join()
     assert landed and "train_head" in landed[0]  # Ctrl-C came inside an epoch of train_head
     assert code == 130 and "interrupted" in err
     assert (run / "heads" / "dog.pt").read_bytes() == before
