@@ -157,6 +157,7 @@ def test_crop_needs_boxes(tmp_path, sample_release, capsys):
 def test_an_interrupted_training_leaves_the_previous_head_as_it_was(trained_run, sample_release, tmp_path, capsys):
     import _thread
     import shutil
+    import signal
     import sys
     import threading
 
@@ -184,14 +185,19 @@ def test_an_interrupted_training_leaves_the_previous_head_as_it_was(trained_run,
                 if done.wait(1.0):
                     return
 
+    # Ctrl-C as a terminal gives it, whatever an earlier test or library left behind
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     watcher = threading.Thread(target=ctrl_c_inside_an_epoch, daemon=True)
     watcher.start()
-    try:  # far more epochs than the test waits for: the interrupt lands in training
+    try:  # far more epochs than the test waits for, yet bounded: a missed interrupt fails, never hangs
         code, _, err = _cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run,
-                            *TINY, "--epochs", "100000")
+                            *TINY, "--epochs", "300")
     finally:
         done.set()
         watcher.join()
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     assert landed and "train_head" in landed[0]  # Ctrl-C came inside an epoch of train_head
     assert code == 130 and "interrupted" in err
     assert (run / "heads" / "dog.pt").read_bytes() == before
