@@ -62,7 +62,8 @@ class EvaluationReport:
 
     def to_json(self) -> dict:
         """The tables as lists of rows; undefined values are null."""
-        plain = {k: v.reset_index().astype(object).where(v.reset_index().notna(), None) for k, v in self.tables.items()}
+        rows = {k: v.reset_index() for k, v in self.tables.items()}
+        plain = {k: v.astype(object).where(v.notna(), None) for k, v in rows.items()}
         return {"tables": {k: v.to_dict("records") for k, v in plain.items()},
                 "files": self.files, "skipped": self.skipped}
 
@@ -102,14 +103,13 @@ def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", 
     true_pairs = indicator(samples.pairs.tolist(), VALID_PAIRS)
     pred_pairs = indicator([sorted(p) for p in predicted], VALID_PAIRS)
     unit = "videos" if dataset.clip_level else "frames"
+    truth_groups = indicator(videos.groups.tolist(), GROUP_NAMES)
 
     tables = {
         "overall": pd.DataFrame([_prf_row(pred_pairs, true_pairs, unit)], index=["cascade"]),
         "actors": pd.concat([
-            pd.DataFrame([_prf_row(present, indicator(videos.groups.tolist(), GROUP_NAMES), "videos")],
-                         index=["per-video"]),
-            class_table(present, indicator(videos.groups.tolist(), GROUP_NAMES), GROUP_NAMES).rename(
-                columns={"support": "videos"}),
+            pd.DataFrame([_prf_row(present, truth_groups, "videos")], index=["per-video"]),
+            class_table(present, truth_groups, GROUP_NAMES).rename(columns={"support": "videos"}),
         ]),
         "heads": _head_table(head_pairs, unit),
         "pairs": class_table(pred_pairs, true_pairs, [pair_name(p) for p in VALID_PAIRS]),

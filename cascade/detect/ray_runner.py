@@ -64,26 +64,25 @@ class ShardWorker:
         self.options = DetectOptions(**options)
         self.detector = Detector(self.options.weights, imgsz=self.options.imgsz, device=device)
 
-    def where(self) -> tuple[str, int]:
-        return socket.gethostname(), os.getpid()
-
     def settings(self) -> dict:
         return {**self.detector.describe(), "stride": self.options.stride}
 
-    def unreadable(self, paths: list[str], run_dir: str) -> list[str]:
-        """The paths this node cannot use: videos it cannot read, a run dir it cannot write."""
+    def unreadable(self, paths: list[str], run_dir: str) -> tuple[str, list[str]]:
+        """This node's name and the paths it cannot use: videos it cannot read, a run dir it cannot write."""
         missing = [p for p in paths if not os.access(p, os.R_OK)]
-        return missing + ([] if os.access(run_dir, os.W_OK) else [run_dir])
+        return socket.gethostname(), missing + ([] if os.access(run_dir, os.W_OK) else [run_dir])
 
     def detect_shard(self, shard_dir: str, videos: list[tuple[str, str]]) -> dict:
+        """Detect the shard's videos its cache lacks (a retry skips what the killed attempt committed)."""
         from cascade.detect.local import run_locally
 
         cache = DetectionCache(shard_dir)
         done = cache.videos()
         todo = [(v, p) for v, p in videos if v not in done]
-        report = run_locally(todo, cache, self.options, self.detector, {}, commit_every=0, progress=False) \
-            if todo else DetectReport(str(cache.path), self.settings())
-        return {"dir": shard_dir, "frames": report.frames, "failed": report.failed, "settings": self.settings()}
+        if not todo:
+            return {"dir": shard_dir, "frames": 0, "failed": {}}
+        report = run_locally(todo, cache, self.options, self.detector, {}, commit_every=0, progress=False)
+        return {"dir": shard_dir, "frames": report.frames, "failed": report.failed}
 
 
 def run_on_ray(todo: list[tuple[str, str]], cache: DetectionCache, options: DetectOptions, detector,
@@ -163,9 +162,7 @@ def _shards(todo: list[tuple[str, str]], slots: int) -> list[list[tuple[str, str
 def _check_nodes(ray, workers, paths: list[str], run_dir: str) -> None:
     """Every worker's node must read the videos and write the run dir at the same paths (``paths``: those
     this machine reads; one missing here too is skipped and listed, as by the single-process runner)."""
-    places = ray.get([w.where.remote() for w in workers])
-    problems = ray.get([w.unreadable.remote(paths, run_dir) for w in workers])
-    for (host, _), missing in zip(places, problems):
+    for host, missing in ray.get([w.unreadable.remote(paths, run_dir) for w in workers]):
         if missing:
             raise CascadeError(
                 f"{missing[0]}: not readable (or, for the run dir, not writable) on Ray node {host} "
@@ -179,7 +176,7 @@ def _dispatch(ray, workers, shards, shard_root: Path, cache, settings, frame_cou
 
     queue = deque(enumerate(shards))
     running: dict = {}
-    new: list[pa.Table] = []
+    new: list[tuple[pa.Table, Path]] = []  # finished shards not yet in the cache, with their folders
     start = last_commit = time.monotonic()
     report.settings = settings
 
@@ -189,10 +186,10 @@ def _dispatch(ray, workers, shards, shard_root: Path, cache, settings, frame_cou
 
     def commit() -> None:
         nonlocal new, last_commit
-        cache.commit(new, settings)
-        report.videos_done += sum(len(set(t.column("video").to_pylist())) for t in new)
-        for table in new:
-            shutil.rmtree(shard_root / table.schema.metadata[b"shard"].decode(), ignore_errors=True)
+        cache.commit([table for table, _ in new], settings)
+        report.videos_done += sum(len(set(table.column("video").to_pylist())) for table, _ in new)
+        for _, folder in new:
+            shutil.rmtree(folder, ignore_errors=True)
         new, last_commit = [], time.monotonic()
 
     total = expected_frames([v for shard in shards for v in shard], options.stride, frame_counts)
@@ -211,12 +208,11 @@ def _dispatch(ray, workers, shards, shard_root: Path, cache, settings, frame_cou
                                        "finished shards are saved: run again to continue") from None
                 if queue:
                     submit(worker)
-                part = Path(result["dir"]) / cache.path.name
-                if part.exists():
-                    table = read_table(part)
-                    new.append(table.replace_schema_metadata({b"shard": Path(result["dir"]).name.encode()}))
+                folder = Path(result["dir"])
+                if (folder / cache.path.name).exists():
+                    new.append((read_table(folder / cache.path.name), folder))
                 else:  # every video of the shard failed to decode
-                    shutil.rmtree(result["dir"], ignore_errors=True)
+                    shutil.rmtree(folder, ignore_errors=True)
                 report.frames += result["frames"]
                 report.failed.update(result["failed"])
                 bar.update(result["frames"])
