@@ -161,3 +161,12 @@ def test_batches_across_videos_give_each_video_its_own_detections(tmp_path, samp
     mixed = load_detections(tmp_path).sort_values(order).reset_index(drop=True)
     alone = load_detections(detected_run, names).sort_values(order).reset_index(drop=True)  # batch 4 = chunk 4
     assert mixed.equals(alone)
+
+
+def test_short_cpu_jobs_decode_in_process_and_longer_or_gpu_jobs_use_workers():
+    from cascade.defaults import CPU_DECODE_IN_PROCESS_FRAMES as short
+    from cascade.workers import default_workers
+
+    assert default_workers(3, on_gpu=False, frames=short - 1) == 0
+    assert default_workers(3, on_gpu=False, frames=short) == default_workers(3, on_gpu=True, frames=10) >= 1
+    assert default_workers(1, on_gpu=True, frames=10) == 1  # never more workers than videos
