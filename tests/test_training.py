@@ -58,3 +58,41 @@ def test_the_saved_head_is_the_best_validation_epoch(sample_release, tmp_path):
     stopped = train_head(labels, tmp_path / "stopped", epochs=report.best_epoch, **settings)
     kept = load_head(stopped.file, group("adult"))[0].state_dict()
     assert all(torch.equal(v, kept[k]) for k, v in model.state_dict().items())
+
+
+
+class _Seen(torch.nn.Module):
+    """A tiny real model that records the first pixel of every sample each step held."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 2)
+        self.steps: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.steps.append(x[:, 0, 0, 0].detach().clone())
+        return self.fc(x.mean((2, 3)))
+
+
+def _steps(order: torch.Tensor | None) -> list[list[int]]:
+    """Which samples each step of one epoch held (sample ``i`` is an image filled with 40 * i)."""
+    from tqdm import tqdm
+
+    from cascade.models.inputs import normalise
+    from cascade.models.training import Samples, train_one_epoch
+
+    images = (40 * torch.arange(6, dtype=torch.uint8))[:, None, None, None].expand(6, 3, 2, 2).contiguous()
+    samples = Samples(images, torch.tensor([0, 1, 0, 1, 0, 1]), np.arange(6), np.zeros((6, 2), bool))
+    model = _Seen()
+    with tqdm(disable=True) as bar:
+        train_one_epoch(model, samples, torch.optim.SGD(model.parameters(), lr=0.1), torch.device("cpu"), 2,
+                        torch.Generator().manual_seed(0), bar, order=order)
+    pixel = normalise(images, torch.device("cpu"))[:, 0, 0, 0]
+    return [[int((pixel - v).abs().argmin()) for v in step] for step in model.steps]
+
+
+def test_an_epoch_visits_the_samples_in_the_order_given_else_in_a_seeded_permutation():
+    assert _steps(torch.tensor([4, 5, 0, 1, 3, 2])) == [[4, 5], [0, 1], [3, 2]]
+    seeded = _steps(None)
+    assert sorted(sum(seeded, [])) == list(range(6)) and seeded == _steps(None)
+    assert seeded != [[0, 1], [2, 3], [4, 5]]  # shuffled (seed 0 happens not to give the identity)

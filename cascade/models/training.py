@@ -167,8 +167,11 @@ def frame_scores(probs: torch.Tensor, samples: Samples) -> tuple[float, float, f
 
 
 def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch.device, batch: int,
-                    generator: torch.Generator, bar: tqdm, amp: bool = True) -> torch.Tensor:
-    """One pass over the samples in a seeded order; returns the mean loss as a tensor on ``device``.
+                    generator: torch.Generator, bar: tqdm, amp: bool = True,
+                    order: torch.Tensor | None = None) -> torch.Tensor:
+    """One pass over the samples in a seeded order (``order``: sample indices in the order to visit
+    them, for callers that must keep samples together in a step); returns the mean loss as a tensor
+    on ``device``.
 
     Nothing in the loop waits for the GPU (no host copies of losses or constants, no blocking
     transfers), so the host queues steps ahead of the device; the caller reads the loss once.
@@ -177,7 +180,8 @@ def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch
     cuda = device.type == "cuda" and amp
     loss_fn = nn.CrossEntropyLoss()
     total = torch.zeros((), device=device)
-    order = torch.randperm(len(samples.targets), generator=generator)
+    if order is None:
+        order = torch.randperm(len(samples.targets), generator=generator)
     if samples.images.is_cuda:  # from pinned memory the copy does not wait for the GPU
         order = order.pin_memory().to(samples.images.device, non_blocking=True)
     for start in range(0, len(order), batch):
