@@ -20,10 +20,6 @@ STRIDE = 1  # seed: every frame
 DETECT_BATCH = {"cuda": 256, "cpu": 4}  # frames per forward pass, by device type (--batch)
 DECODE_CHUNK = 64  # frames a decoding worker hands over at once, at most one batch (--chunk)
 PREFETCH = 4  # chunks each decoding worker keeps ready (--prefetch)
-# Detecting on the CPU, a decoding process pays for its start-up (~1.5 s on 2 cores) only on longer
-# jobs (benchmarks/predict_latency.py): one 149-frame clip 0.87x the wall time in this process, 17
-# clips of 2,287 frames 1.05x. The break-even, at ~5 % of ~37 ms a frame, is ~800 frames.
-CPU_DECODE_IN_PROCESS_FRAMES = 800
 COMMIT_EVERY_S = 30.0  # how often detect commits finished videos to the cache
 
 # Thresholds (stage 2)

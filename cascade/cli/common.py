@@ -108,9 +108,9 @@ def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> No
     group.add_argument("--prefetch", type=int, default=defaults.PREFETCH,
                        help="chunks each decoding worker keeps ready (default: %(default)s)")
     group.add_argument("--workers", type=int, default=None,
-                       help="decoding processes, 0 to decode in this process (default: cores - 1, or cores - 2 "
-                            "above 4 cores, at most one per video; 0 when detecting fewer than "
-                            f"{defaults.CPU_DECODE_IN_PROCESS_FRAMES} frames on the CPU)")
+                       help="decoding processes, 0 to decode in this process (default: on a GPU cores - 1, or "
+                            "cores - 2 above 4 cores, at most one per video; on the CPU 0, as the detector's "
+                            "threads use every core)")
     group.add_argument("--ray", default=None, metavar="ADDRESS",
                        help="detect on Ray: local (start Ray here), auto (join this machine's cluster) or "
                             "ray://host:port; needs pip install 'cascade[ray]' (default: this process)")

@@ -33,8 +33,7 @@ def run_locally(todo: list[tuple[str, str]], cache: DetectionCache, options: Det
     """Detect ``todo`` (video, path) pairs on this machine into ``cache``."""
     on_gpu = (detector.device if detector else select_device(options.device)).type == "cuda"
     batch = options.batch_for("cuda" if on_gpu else "cpu")
-    total = expected_frames(todo, options.stride, frame_counts)
-    workers = default_workers(len(todo), on_gpu, total) if options.workers is None else options.workers
+    workers = default_workers(len(todo), on_gpu) if options.workers is None else options.workers
     loader = DataLoader(
         DecodedChunks(todo, options.stride, chunk=min(batch, options.chunk)), batch_size=None, num_workers=workers,
         pin_memory=on_gpu, multiprocessing_context=worker_context() if workers else None,
@@ -48,6 +47,7 @@ def run_locally(todo: list[tuple[str, str]], cache: DetectionCache, options: Det
     engine = BatchEngine(detector, batch)
     new: list[pa.Table] = []
     last_commit = start = time.monotonic()
+    total = expected_frames(todo, options.stride, frame_counts)
     with tqdm(total=total, unit="frame", desc="detect", disable=not progress) as bar:
         try:
             for chunk in chunks:
