@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from _data import LABELLED_CLIPS, REPO, SHARED, machine, record
@@ -92,29 +93,33 @@ def heads_run(work: Path) -> Path:
     return run
 
 
-def predict(clips: list[Path], run: Path, weights: Path, stride: int) -> float:
-    """Seconds for one fresh ``cascade predict`` process over ``clips`` on a fresh copy of ``run``."""
+@contextmanager
+def fresh_run(run: Path):
+    """A throwaway copy of ``run``, so that a timed call finds no detections cached."""
     fresh = Path(tempfile.mkdtemp(prefix="bench-predict-")) / "run"
     shutil.copytree(run, fresh)
     try:
+        yield fresh
+    finally:
+        shutil.rmtree(fresh.parent, ignore_errors=True)
+
+
+def predict(clips: list[Path], run: Path, weights: Path, stride: int) -> float:
+    """Seconds for one fresh ``cascade predict`` process over ``clips`` on a fresh copy of ``run``."""
+    with fresh_run(run) as fresh:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "cascade.cli.main", "predict", *map(str, clips), "--run-dir", str(fresh),
                         "--weights", str(weights), "--device", "cpu", "--stride", str(stride), "--json"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return time.perf_counter() - start
-    finally:
-        shutil.rmtree(fresh.parent, ignore_errors=True)
 
 
 def phases(clip: Path, run: Path, weights: Path, stride: int) -> dict[str, float]:
-    fresh = Path(tempfile.mkdtemp(prefix="bench-predict-")) / "run"
-    shutil.copytree(run, fresh)
-    try:
+    """Seconds of each phase of one clip's prediction, in one fresh process on a fresh copy of ``run``."""
+    with fresh_run(run) as fresh:
         done = subprocess.run([sys.executable, "-c", PHASES, str(weights), str(fresh), str(clip), str(stride)], check=True,
                               capture_output=True, text=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        shutil.rmtree(fresh.parent, ignore_errors=True)
 
 
 def main() -> None:

@@ -33,7 +33,8 @@ def default_workers(jobs: int, on_gpu: bool) -> int:
     device, and never more workers than jobs. On the CPU none: the network's own threads already use
     every core, so a decoding process only competes with them and costs its start-up (~1.5 s). On 2
     cores (``benchmarks/predict_latency.py``) a 5-second clip took 0.87x the wall time decoded in
-    this process; 17 clips in one call, 0.90-0.92x in two runs against one worker."""
+    this process (7 paired runs); 17 clips in one call were within noise (0.90-0.92x across two
+    benchmark runs, 1.05x in 2 paired runs)."""
     if not on_gpu:
         return 0
     cores = available_cores()

@@ -60,7 +60,6 @@ def test_the_saved_head_is_the_best_validation_epoch(sample_release, tmp_path):
     assert all(torch.equal(v, kept[k]) for k, v in model.state_dict().items())
 
 
-
 class _Seen(torch.nn.Module):
     """A tiny real model that records the first pixel of every sample each step held."""
 
