@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from cascade.models.inputs import Window, box_overlap, frames_needed, head_input, head_sample, same_actor
+from cascade.models.inputs import Window, frames_needed, head_input, head_sample, same_actor
 
 
 def test_a_window_puts_the_key_frame_in_the_middle_and_stops_at_frame_1():
@@ -48,20 +48,18 @@ def test_each_frame_of_a_window_shows_its_own_box_else_the_key_frame_s():
     assert torch.equal(clip[2], head_input(frames[3], own_box, 12, 0.0))
 
 
-@pytest.mark.parametrize("a, b, expected", [
-    ((0, 0, 2, 2), (1, 1, 3, 3), 1 / 7),  # intersection 1, union 4 + 4 - 1
-    ((0, 0, 4, 2), (0, 0, 2, 2), 1 / 2),
-    ((0, 0, 2, 2), (2, 0, 4, 2), 0.0),  # touching edges
-    ((0, 0, 2, 2), (5, 5, 6, 6), 0.0),
-    ((1, 1, 1, 1), (1, 1, 1, 1), 0.0),  # no area: no union
-    ((1, 2, 5, 4), (2, 1, 7, 3), 1 / 5),  # 4 x 2 and 5 x 2, overlapping 3 x 1: 3 / (8 + 10 - 3)
-    ((0, 0, 2, 2), (0, 5, 2, 7), 0.0),  # side by side vertically: no height in common
-    ((0, 0, 0.5, 0.5), (0, 0, 0.5, 0.5), 1.0),  # small boxes are boxes too
+@pytest.mark.parametrize("a, b, overlaps", [
+    ((0, 0, 2, 2), (1, 1, 3, 3), True),
+    ((0, 0, 2, 2), (2, 0, 4, 2), False),  # touching edges
+    ((0, 0, 2, 2), (5, 5, 6, 6), False),
+    ((1, 1, 1, 1), (1, 1, 1, 1), False),  # no area: no union
+    ((0, 0, 2, 2), (0, 5, 2, 7), False),  # side by side vertically: no height in common
+    ((0, 0, 0.5, 0.5), (0, 0, 0.5, 0.5), True),  # small boxes are boxes too
 ])
-def test_box_overlap_is_intersection_over_union(a, b, expected):
-    got = box_overlap(np.array(a, float), np.array(b, float))
-    assert got == pytest.approx(expected) and type(got) is float
-    assert box_overlap(np.array(b, float), np.array(a, float)) == pytest.approx(expected)
+def test_same_actor_needs_a_box_that_overlaps(a, b, overlaps):
+    key, other = np.array(a, float), np.array(b, float)
+    assert (same_actor(key, [other]) is other) == overlaps
+    assert (same_actor(other, [key]) is key) == overlaps
 
 
 def test_same_actor_is_the_box_that_overlaps_the_key_box_most():
@@ -69,3 +67,6 @@ def test_same_actor_is_the_box_that_overlaps_the_key_box_most():
     near, far, off = np.array([2.0, 2.0, 12.0, 12.0]), np.array([8.0, 8.0, 18.0, 18.0]), np.array([50.0, 50, 60, 60])
     assert same_actor(key, [far, near, off]) is near
     assert same_actor(key, [off]) is None and same_actor(key, []) is None
+    # most by intersection over union, not by intersection: a box holding the key box overlaps it little
+    around = np.array([0.0, 0.0, 100.0, 100.0])
+    assert same_actor(key, [around, near]) is near and same_actor(key, [around]) is around

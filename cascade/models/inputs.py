@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 import cv2
 import numpy as np
 import torch
+from torchvision.ops import box_iou
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -82,20 +83,16 @@ def head_sample(frames: Mapping[int, np.ndarray], key: int, boxes: Mapping[int, 
     return torch.stack([head_input(frames[n], boxes.get(n, boxes.get(key)), imgsz, pad) for n in numbers])
 
 
-def box_overlap(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two (x1, y1, x2, y2) boxes."""
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-def same_actor(key_box: np.ndarray, candidates: Iterable[np.ndarray]) -> np.ndarray | None:
-    """Among another frame's boxes of the group, the one that overlaps the key frame's box most: labels
-    name no instance across frames, and an actor moves little in a few frames. None if none overlaps."""
-    best = max(candidates, key=lambda box: box_overlap(key_box, box), default=None)
-    return best if best is not None and box_overlap(key_box, best) > 0 else None
+def same_actor(key_box: np.ndarray, candidates: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Among another frame's boxes of the group, the one that overlaps the key frame's box most
+    (intersection over union): labels name no instance across frames, and an actor moves little in a
+    few frames. None if none overlaps."""
+    if not candidates:
+        return None
+    overlaps = box_iou(torch.as_tensor(key_box, dtype=torch.float64)[None],
+                       torch.as_tensor(np.stack(candidates), dtype=torch.float64))[0].nan_to_num(0.0)
+    best = int(overlaps.argmax())
+    return candidates[best] if overlaps[best] > 0 else None
 
 
 @functools.lru_cache(maxsize=8)
