@@ -17,7 +17,9 @@ the test windows come from videos never seen in training.
 
 Both start from the same seeded random weights (no ImageNet download here), use the cascade's own
 training step (SGD momentum 0.9, bf16 and channels-last on CUDA) and the same number of frames per
-step; the script prints test accuracy of each and their difference, and records them.
+step; the script prints each one's training loss per epoch (to stderr), test accuracy of each and
+their difference, each with a 95 % interval from resampling the test videos (a video's windows are
+alike, so counting windows as independent would overstate the evidence), and records them.
 
     python3 benchmarks/temporal_probe.py                      # on a GPU: about 2 minutes on an H100
 """
@@ -25,6 +27,7 @@ step; the script prints test accuracy of each and their difference, and records 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -57,17 +60,28 @@ def read_clip(path: str, frames: int, imgsz: int) -> torch.Tensor:
 
 
 def window_samples(videos: list[torch.Tensor], window: Window, gap: int,
-                   task: str) -> tuple[torch.Tensor, torch.Tensor]:
+                   task: str) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     """Every window (starting each ``gap`` frames, wholly inside its video) twice: label 0 as played,
-    label 1 played backwards (``direction``) or frozen on its key frame (``motion``)."""
+    label 1 played backwards (``direction``) or frozen on its key frame (``motion``); and the index of
+    each sample's video."""
     span = window.clip_stride * (window.clip_len - 1)
-    clips = [video[start : start + span + 1 : window.clip_stride]
-             for video in videos for start in range(0, len(video) - span, gap)]
-    played = torch.stack(clips)
+    starts = [(index, start) for index, video in enumerate(videos) for start in range(0, len(video) - span, gap)]
+    played = torch.stack([videos[index][start : start + span + 1 : window.clip_stride] for index, start in starts])
     other = played.flip(1) if task == "direction" else played[:, window.clip_len // 2 :][:, :1].expand_as(played)
     images = torch.cat([played, other.contiguous()])
     targets = torch.cat([torch.zeros(len(played), dtype=torch.long), torch.ones(len(played), dtype=torch.long)])
-    return images, targets
+    owners = np.array([index for index, _ in starts])
+    return images, targets, np.concatenate([owners, owners])
+
+
+def video_interval(values: np.ndarray, videos: np.ndarray, seed: int, draws: int = 2000) -> tuple[float, float]:
+    """95 % interval of the mean of ``values`` (per test sample) with the test videos resampled with
+    replacement: a video's windows are alike, so the video, not the window, is the unit of chance."""
+    _, index = np.unique(videos, return_inverse=True)
+    sums, counts = np.bincount(index, weights=values), np.bincount(index)
+    picks = np.random.default_rng(seed).integers(0, len(counts), (draws, len(counts)))
+    low, high = np.percentile(sums[picks].sum(1) / counts[picks].sum(1), [2.5, 97.5])
+    return float(low), float(high)
 
 
 def paired_order(windows: int, per_window: int, generator: torch.Generator) -> torch.Tensor:
@@ -91,11 +105,13 @@ def train(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, device:
     generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
     with tqdm(total=epochs * len(targets), desc=type(model).__name__, unit="sample", disable=None) as bar:
-        for _ in range(epochs):
+        for epoch in range(epochs):
             order = paired_order(len(targets) // (2 * per_window), per_window, generator)
             loss = train_one_epoch(model, samples, optimiser, device, batch, generator, bar, order=order)
             scheduler.step()
             bar.set_postfix(loss=f"{float(loss):.3f}")
+            tqdm.write(f"{type(model).__name__} epoch {epoch + 1}/{epochs}: training loss {float(loss):.3f} "
+                       f"(chance ln 2 = 0.693)", file=sys.stderr)
     return time.perf_counter() - start
 
 
@@ -140,17 +156,17 @@ def main() -> None:
     order = np.random.default_rng(args.seed).permutation(len(videos))
     test_count = round(args.test_fraction * len(videos))
     test_videos, train_videos = [videos[i] for i in order[:test_count]], [videos[i] for i in order[test_count:]]
-    train_x, train_y = window_samples(train_videos, window, args.gap, args.task)
-    test_x, test_y = window_samples(test_videos, window, args.gap, args.task)
+    train_x, train_y, _ = window_samples(train_videos, window, args.gap, args.task)
+    test_x, test_y, test_videos_of = window_samples(test_videos, window, args.gap, args.task)
     print(f"machine: {machine()}")
     print(f"data: {len(videos)} real clips ({len(train_videos)} train, {len(test_videos)} test videos), "
-          f"{len(train_y)} train and {len(test_y)} test windows of {args.clip_len} frames {args.clip_stride} apart "
+          f"{len(train_y) // 2} train and {len(test_y) // 2} test windows of {args.clip_len} frames {args.clip_stride} apart "
           f"at {args.imgsz} px, task {args.task}; decoded in {decode_seconds:.1f} s")
 
     torch.manual_seed(args.seed)
     tsm = two_way(TSMResNet(args.clip_len), device)
     tsm_seconds = train(tsm, train_x, train_y, device, args.epochs, args.batch, args.lr, args.seed, 1)
-    tsm_accuracy = float((predict_batches(tsm, test_x, device).argmax(1) == test_y).float().mean())
+    tsm_correct = (predict_batches(tsm, test_x, device).argmax(1) == test_y).numpy().astype(float)
 
     torch.manual_seed(args.seed)
     single = two_way(resnet34(), device)
@@ -158,19 +174,23 @@ def main() -> None:
     single_seconds = train(single, train_x.flatten(0, 1), frame_y, device, args.epochs, args.batch * args.clip_len,
                            args.lr, args.seed, args.clip_len)
     per_frame = predict_batches(single, test_x.flatten(0, 1), device).view(len(test_y), args.clip_len, 2).mean(1)
-    single_accuracy = float((per_frame.argmax(1) == test_y).float().mean())
+    single_correct = (per_frame.argmax(1) == test_y).numpy().astype(float)
 
-    print(f"{'TSM (temporal shift, clips)':40s} test accuracy {100 * tsm_accuracy:5.1f} %  (trained in {tsm_seconds:.0f} s)")
-    print(f"{'single frame, same windows':40s} test accuracy {100 * single_accuracy:5.1f} %  "
-          f"(trained in {single_seconds:.0f} s)")
-    print(f"chance 50.0 %; TSM - single frame: {100 * (tsm_accuracy - single_accuracy):+.1f} points "
-          f"on {len(test_y)} test windows from {len(test_videos)} unseen videos")
+    figures = {}
+    for key, name, values, unit, note in (
+            ("tsm_accuracy", "TSM (temporal shift, clips)", tsm_correct, "%", f"; trained in {tsm_seconds:.0f} s"),
+            ("single_frame_accuracy", "single frame, same windows", single_correct, "%",
+             f"; trained in {single_seconds:.0f} s"),
+            ("difference", "TSM - single frame", tsm_correct - single_correct, "points", "")):
+        low, high = video_interval(values, test_videos_of, args.seed)
+        figures[key], figures[f"{key}_interval"] = round(100 * values.mean(), 2), [round(100 * low, 1), round(100 * high, 1)]
+        print(f"{name:30s} {100 * values.mean():5.1f} {unit}  (95 % interval over test videos: "
+              f"{100 * low:.1f} to {100 * high:.1f}{note})")
+    print(f"chance 50.0 %; {len(test_y) // 2} test windows, each shown both ways, from {len(test_videos)} unseen videos")
     record(f"temporal_probe_{args.task}", {
         "videos": len(videos), "train_videos": len(train_videos), "test_videos": len(test_videos),
-        "train_windows": int(len(train_y)), "test_windows": int(len(test_y)), "imgsz": args.imgsz,
-        "clip_len": args.clip_len, "clip_stride": args.clip_stride, "epochs": args.epochs,
-        "tsm_accuracy": round(100 * tsm_accuracy, 2), "single_frame_accuracy": round(100 * single_accuracy, 2),
-        "difference": round(100 * (tsm_accuracy - single_accuracy), 2),
+        "train_windows": int(len(train_y)) // 2, "test_windows": int(len(test_y)) // 2, "imgsz": args.imgsz,
+        "clip_len": args.clip_len, "clip_stride": args.clip_stride, "epochs": args.epochs, "lr": args.lr, **figures,
     })
 
 
