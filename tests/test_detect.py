@@ -163,7 +163,6 @@ def test_batches_across_videos_give_each_video_its_own_detections(tmp_path, samp
     assert mixed.equals(alone)
 
 
-
 def test_cpu_detection_decodes_in_process_and_gpu_detection_uses_workers():
     from cascade.workers import default_workers
 
