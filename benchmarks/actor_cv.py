@@ -22,12 +22,11 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from _data import LABELLED_CLIPS, REPO, SHARED, machine, record
 from cascade.data import open_dataset
-from cascade.detect import detect_dataset
+from cascade.detect import DetectOptions, detect_dataset
 from cascade.labels import GROUP_NAMES
 from cascade.thresholds.crossval import cross_validate
 from cascade.thresholds.report import cv_summary
@@ -47,7 +46,7 @@ def main() -> None:
 
     dataset = open_dataset(args.labels)
     start = time.perf_counter()
-    detected = detect_dataset(dataset, args.run_dir, "all", weights=args.weights, device="cpu", progress=False)
+    detected = detect_dataset(dataset, args.run_dir, "all", DetectOptions(weights=args.weights, device="cpu"), progress=False)
     scores, truth = labelled_scores(dataset, "all", args.run_dir, conf=0.5)
     videos = dataset.labelled_videos("all").set_index("video").loc[scores.index].reset_index()
     print(f"machine: {machine()}")

@@ -29,7 +29,7 @@ import torch
 
 from _data import A2D_MEAN_FRAMES, REPO, a2d_sized_release, machine
 from cascade.data import open_dataset
-from cascade.detect import detect_videos
+from cascade.detect import DetectOptions, detect_videos
 from cascade.labels import COCO_CLASSES
 
 
@@ -84,8 +84,8 @@ def ours(weights: Path, videos: list[Path], frames: int, imgsz: int, device: str
     run = Path(tempfile.mkdtemp(prefix="bench-detect-"))
     try:
         start = time.perf_counter()
-        report = detect_videos(todo, run, weights=str(weights), imgsz=imgsz, device=device, batch=batch,
-                               workers=workers, progress=False)
+        report = detect_videos(todo, run, DetectOptions(weights=str(weights), imgsz=imgsz, device=device, batch=batch,
+                                                     workers=workers), progress=False)
         wall = time.perf_counter() - start
     finally:
         shutil.rmtree(run, ignore_errors=True)

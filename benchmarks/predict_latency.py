@@ -41,17 +41,17 @@ PHASES = """
 import json, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from cascade.detect import detect_videos
-from cascade.models.detector import Detector
-from cascade.pipeline import Cascade
+from cascade.detect import DetectOptions, detect_videos
+from cascade.detect.detector import Detector
+from cascade.pipeline import Cascade, CascadeSettings
 t1 = time.perf_counter()
 detector = Detector(sys.argv[1], device="cpu")
 t2 = time.perf_counter()
 stride = int(sys.argv[4])
-detect_videos({str(Path(sys.argv[3]).resolve()): sys.argv[3]}, sys.argv[2], detector=detector, stride=stride,
-              progress=False)
+detect_videos({str(Path(sys.argv[3]).resolve()): sys.argv[3]}, sys.argv[2], DetectOptions(stride=stride),
+              detector=detector, progress=False)
 t3 = time.perf_counter()
-Cascade.from_run_dir(sys.argv[2], weights=sys.argv[1], device="cpu", stride=stride).predict_many([sys.argv[3]])
+Cascade.from_run_dir(sys.argv[2], CascadeSettings(device="cpu", detect=DetectOptions(weights=sys.argv[1], device="cpu", stride=stride))).predict_many([sys.argv[3]])
 t4 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "model_load": t2 - t1, "detection": t3 - t2, "heads": t4 - t3}))
 """
@@ -83,13 +83,15 @@ def short_clips(work: Path, count: int) -> list[Path]:
 def heads_run(work: Path) -> Path:
     """A run dir with a random-weight head for every group (built-in thresholds)."""
     from cascade.labels import GROUPS
-    from cascade.models.heads import build_head, head_meta, head_path, save_head
+    from cascade.heads.checkpoint import head_meta, head_path, save_head
+    from cascade.heads.inputs import HeadInput
+    from cascade.heads.model import build_head
 
     run = work / "run"
     for group in GROUPS:
         if not head_path(run, group).exists():
             model, _ = build_head(group, "none")
-            save_head(head_path(run, group), model, head_meta(group, 224, False, 0.1, "random", {"by": "benchmark"}))
+            save_head(head_path(run, group), model, head_meta(group, HeadInput(224, False, 0.1), "random", {"by": "benchmark"}))
     return run
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from _data import REPO, SHARED, a2d_sized_release, machine, record
 from cascade.data import open_dataset
-from cascade.detect import detect_videos
+from cascade.detect import DetectOptions, detect_videos
 from cascade.workers import available_cores
 
 H100_FPS = 2349.3  # RESULTS.md, detection throughput, 2026-11-22 H100 final: frames/s end to end
@@ -42,7 +42,7 @@ def timed(videos: dict[str, Path], weights: Path, **options) -> tuple[float, flo
     run = Path(tempfile.mkdtemp(prefix="bench-ray-"))
     try:
         start = time.perf_counter()
-        report = detect_videos(videos, run, weights=str(weights), device="cpu", progress=False, **options)
+        report = detect_videos(videos, run, DetectOptions(weights=str(weights), device="cpu", **options), progress=False)
         wall = time.perf_counter() - start
     finally:
         shutil.rmtree(run, ignore_errors=True)

@@ -41,10 +41,10 @@ from tqdm import tqdm
 from _data import LABELLED_CLIPS, machine, record
 from cascade.data.frames import iter_frames
 from cascade.errors import CascadeError
-from cascade.models.heads import predict_batches
-from cascade.models.inputs import Window, head_input
-from cascade.models.temporal import TSMResNet
-from cascade.models.training import Samples, train_one_epoch
+from cascade.heads.model import predict_batches
+from cascade.heads.inputs import Window, head_input
+from cascade.heads.temporal import TSMResNet
+from cascade.heads.training import Samples, train_one_epoch
 
 TRUNCATED = {"muhammad-baqir-410_jump.mp4"}
 

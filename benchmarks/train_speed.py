@@ -34,7 +34,7 @@ from cascade.data.frames import iter_frames
 from cascade.data.sample import SAMPLE_VIDEOS
 from cascade import defaults
 from cascade.labels import group, pair_name
-from cascade.models.training import train_head
+from cascade.heads.training import train_head
 
 SEED_FRAMES, SEED_EPOCHS, SEED_K80_MINUTES = 1397, 15, 67.9
 

@@ -19,7 +19,7 @@ Example::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -29,16 +29,14 @@ from cascade.data.frames import evenly_spaced, frame_rate, iter_frames, write_vi
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
 from cascade.labels import GROUPS
-
-if TYPE_CHECKING:
-    from cascade.pipeline import Prediction
+from cascade.prediction import Prediction
 
 SHEET_FRAMES = 6
 SHEET_COLUMNS = 3
 SHEET_HEIGHT = 240  # pixels per frame in the contact sheet
 
 
-def save_pictures(prediction: "Prediction", path: Path, detections: pd.DataFrame, conf: float,
+def save_pictures(prediction: Prediction, path: Path, detections: pd.DataFrame, conf: float,
                   folder: Path, name: str) -> dict[str, str]:
     """Write ``folder/<name>.mp4`` and ``folder/<name>.png`` for one video; returns their paths.
     ``detections``: the video's rows of the cache."""
@@ -62,7 +60,7 @@ def picture_names(paths: list[Path]) -> list[str]:
     return names
 
 
-def _present_boxes(prediction: "Prediction", detections: pd.DataFrame, conf: float) -> pd.DataFrame:
+def _present_boxes(prediction: Prediction, detections: pd.DataFrame, conf: float) -> pd.DataFrame:
     """The kept boxes of the present groups, with the text and colour each is drawn with."""
     text = {g["actor"]: g["actor"] for g in prediction.actors}
     text.update({label["actor"]: label["label"] for label in prediction.labels})
@@ -87,7 +85,7 @@ def _annotated(path: Path, boxes: pd.DataFrame, detected: set[int]) -> Iterator[
         yield number, annotator.result()
 
 
-def _caption(prediction: "Prediction") -> str:
+def _caption(prediction: Prediction) -> str:
     found = [f"{l['label']} {l['confidence']:.2f}" for l in prediction.labels]
     found += [f"{g} (no head)" for g in prediction.untrained]
     return ", ".join(found) or "no actor found"

@@ -7,3 +7,10 @@ an unexpected failure (status 1). Messages name the file and say what to do abou
 
 class CascadeError(Exception):
     """Bad input: a missing or malformed file, an unknown name, an unusable checkpoint."""
+
+
+def short_reason(exc: BaseException) -> str:
+    """An exception as one short line (its type and the first line of its text), for error messages
+    that must stay one line whatever a library put in its exception."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:120] if text else ''}"

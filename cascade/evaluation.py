@@ -37,7 +37,8 @@ from cascade.data.frames import evenly_spaced, read_frames
 from cascade.fileio import write_text_atomic
 from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, group_of_pair, pair_name
 from cascade.metrics import class_table, indicator, sample_prf
-from cascade.pipeline import ActorScores, Cascade, best_boxes
+from cascade.pipeline import Cascade, CascadeSettings, best_boxes
+from cascade.prediction import ActorScores
 
 REPORT_DIR = "evaluate"
 
@@ -73,24 +74,24 @@ def _prf_row(pred: np.ndarray, true: np.ndarray, count_name: str) -> dict:
     return {"precision": p, "recall": r, "f1": f1, count_name: len(true)}
 
 
-def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", thresholds: str = "file",
-             seed: int = defaults.SEED, temporal: str | None = None, clip_len: int | None = None,
-             clip_stride: int | None = None, progress: bool = True, **detect_options) -> EvaluationReport:
-    """Score the run's cascade on the labelled videos of ``split`` as the challenge does (see the
-    module docstring), detecting what the cache lacks; tables are returned and written as CSV.
+#: evaluate's settings unless given: the run's thresholds file, which must exist (evaluating the
+#: built-in thresholds by accident would flatter nobody).
+EVALUATE_SETTINGS = CascadeSettings(thresholds="file")
 
-    ``thresholds``: the run's file (``file``, the default: evaluating built-in thresholds by accident
-    would flatter nobody), ``auto`` or ``builtin``. ``seed``: the split of clip-level labels without
-    one. ``temporal``, ``clip_len``, ``clip_stride``: as for :meth:`Cascade.from_run_dir`.
-    ``detect_options`` as for ``cascade detect``.
+
+def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", seed: int = defaults.SEED,
+             settings: CascadeSettings = EVALUATE_SETTINGS, progress: bool = True) -> EvaluationReport:
+    """Score the run's cascade, built with ``settings`` (:class:`~cascade.pipeline.CascadeSettings`),
+    on the labelled videos of ``split`` as the challenge does (see the module docstring), detecting
+    what the cache lacks; tables are returned and written as CSV. ``seed``: the split of clip-level
+    labels without one.
     """
-    cascade = Cascade.from_run_dir(run_dir, thresholds=thresholds, temporal=temporal, clip_len=clip_len,
-                                   clip_stride=clip_stride, **detect_options)
+    cascade = Cascade.from_run_dir(run_dir, settings)
     dataset = open_dataset(data, seed, run_dir)
     videos = dataset.labelled_videos(split)
     actor = cascade.scores(dataset.video_paths(split), progress)
     videos = videos[videos.video.isin(actor.scores.index)].reset_index(drop=True)
-    samples = _samples(dataset, split, videos, actor, cascade.head_frames)
+    samples = _samples(dataset, split, videos, actor, settings.head_frames)
 
     present = cascade.thresholds_.present(actor.scores.loc[videos.video].to_numpy())
     present_by_video = {v: set(np.array(GROUP_NAMES)[row]) for v, row in zip(videos.video, present)}

@@ -39,54 +39,13 @@ from cascade.detect.options import DetectOptions
 from cascade.detect.runner import detect_videos
 from cascade.errors import CascadeError
 from cascade.labels import GROUPS, Group, pair_name
-from cascade.models.device import select_device
-from cascade.models.heads import check_window, checkpoint_window, head_path, load_head, predict_batches
-from cascade.models.inputs import frames_needed, head_sample
+from cascade.device import select_device
+from cascade.heads.checkpoint import head_path, load_head
+from cascade.heads.inputs import HeadInput, check_window
+from cascade.heads.model import predict_batches
+from cascade.prediction import ActorScores, Prediction
 from cascade.scores import group_scores
 from cascade.thresholds.files import Thresholds, load_thresholds
-
-
-@dataclass
-class Prediction:
-    """What the cascade says about one video (see :meth:`to_json` for the fields)."""
-
-    video: str
-    actors: list[dict] = field(default_factory=list)  # present groups: {"actor", "score", "threshold"}
-    labels: list[dict] = field(default_factory=list)  # {"label", "pair", "actor", "confidence"}
-    untrained: dict[str, str] = field(default_factory=dict)  # present group -> command that trains its head
-    frames: list[int] = field(default_factory=list)  # the frames the heads looked at
-    scores: dict[str, float] = field(default_factory=dict)  # every group's score
-    error: str | None = None  # why the video could not be read
-    files: dict[str, str] = field(default_factory=dict)  # pictures written with save=
-
-    def summary(self) -> str:
-        if self.error:
-            return f"{self.video}: error: {self.error}"
-        found = [f"{l['label']} {l['confidence']:.2f}" for l in self.labels]
-        found += [f"{g} {self._actor(g)['score']:.2f} (no head: {cmd})" for g, cmd in self.untrained.items()]
-        if not found:
-            best = max(self.scores, key=self.scores.get)
-            found = [f"no actor found (highest score: {best} {self.scores[best]:.2f})"]
-        return f"{self.video}: {', '.join(found)}"
-
-    def _actor(self, group: str) -> dict:
-        return next(a for a in self.actors if a["actor"] == group)
-
-    def to_json(self) -> dict:
-        """``video``, ``actors`` (present groups with score and threshold), ``labels`` (pairs with
-        confidence), ``untrained`` (group -> command), ``frames``, ``scores`` (all groups), ``error``
-        (null when the video was read) and ``files`` (pictures written, when asked)."""
-        return dict(self.__dict__)
-
-
-@dataclass
-class ActorScores:
-    """The actor stage's view of some videos: their group scores, the detections those were counted
-    from (crop heads take their boxes from them), and the videos that could not be decoded."""
-
-    scores: pd.DataFrame  # video x group
-    detections: pd.DataFrame
-    failed: dict[str, str] = field(default_factory=dict)
 
 
 def best_boxes(detections: pd.DataFrame, video: str, group: Group, numbers: list[int]) -> dict[int, np.ndarray]:
@@ -96,37 +55,48 @@ def best_boxes(detections: pd.DataFrame, video: str, group: Group, numbers: list
     return {int(r.frame): np.array([r.x1, r.y1, r.x2, r.y2]) for r in best.itertuples()}
 
 
+@dataclass(frozen=True)
+class CascadeSettings:
+    """How a cascade runs, one object from the flags to the library (as Ultralytics' predictor carries
+    its settings): ``head_frames``, frames a head looks at per video when none are named;
+    ``thresholds``, see :data:`~cascade.defaults.THRESHOLD_SOURCES`; ``temporal``, ``clip_len``,
+    ``clip_stride``, what every head must have been trained with (None: each as trained); ``device``,
+    where the heads run; ``detect``, the detector's options for what the cache lacks."""
+
+    head_frames: int = defaults.HEAD_FRAMES
+    thresholds: str = defaults.THRESHOLDS
+    temporal: str | None = None
+    clip_len: int | None = None
+    clip_stride: int | None = None
+    device: str = defaults.DEVICE
+    detect: DetectOptions = field(default_factory=DetectOptions)
+
+    def __post_init__(self) -> None:
+        check_window(self.temporal, self.clip_len, self.clip_stride)
+
+
 class Cascade:
     """Detector + thresholds + heads, as a run directory holds them.
 
-    Parameters are stored as given (``head_frames``: frames a head looks at per video when none are
-    named; ``thresholds``: see :data:`~cascade.defaults.THRESHOLD_SOURCES`; ``temporal``,
-    ``clip_len``, ``clip_stride``: what every head must have been trained with, None for as each was
-    trained; the rest are detector options); :meth:`from_run_dir` loads what was learned.
+    Built in one way, :meth:`from_run_dir`, which loads what was learned (``thresholds_``, ``heads_``)
+    under the given :class:`CascadeSettings`.
     """
 
-    def __init__(self, run_dir: str | Path = defaults.RUN_DIR, *, head_frames: int = defaults.HEAD_FRAMES,
-                 thresholds: str = defaults.THRESHOLDS, temporal: str | None = None, clip_len: int | None = None,
-                 clip_stride: int | None = None, **detect_options) -> None:
+    def __init__(self, run_dir: str | Path = defaults.RUN_DIR, settings: CascadeSettings = CascadeSettings()) -> None:
         self.run_dir = Path(run_dir)
-        self.head_frames, self.thresholds = head_frames, thresholds
-        self.temporal, self.clip_len, self.clip_stride = temporal, clip_len, clip_stride
-        self.detect_options = DetectOptions(**detect_options)
+        self.settings = settings
         self.thresholds_: Thresholds | None = None
         self.heads_: dict[str, tuple[torch.nn.Module, dict]] | None = None
 
     @classmethod
-    def from_run_dir(cls, run_dir: str | Path = defaults.RUN_DIR, *, head_frames: int = defaults.HEAD_FRAMES,
-                     thresholds: str = defaults.THRESHOLDS, temporal: str | None = None, clip_len: int | None = None,
-                     clip_stride: int | None = None, **detect_options) -> "Cascade":
-        """A cascade with the run's thresholds (as ``thresholds`` says) and every head found in it; a head
-        trained otherwise than ``temporal``, ``clip_len`` or ``clip_stride`` say (when given) is refused."""
-        check_window(temporal, clip_len, clip_stride)
-        cascade = cls(run_dir, head_frames=head_frames, thresholds=thresholds, temporal=temporal, clip_len=clip_len,
-                      clip_stride=clip_stride, **detect_options)
-        cascade.thresholds_ = load_thresholds(run_dir, cascade.thresholds)
-        torch_device = select_device(cascade.detect_options.device)
-        expected = {"temporal": temporal, "clip_len": clip_len, "clip_stride": clip_stride}
+    def from_run_dir(cls, run_dir: str | Path = defaults.RUN_DIR,
+                     settings: CascadeSettings = CascadeSettings()) -> "Cascade":
+        """A cascade with the run's thresholds (as ``settings.thresholds`` says) and every head found in
+        it, on ``settings.device``; a head trained otherwise than ``settings`` says is refused."""
+        cascade = cls(run_dir, settings)
+        cascade.thresholds_ = load_thresholds(run_dir, settings.thresholds)
+        torch_device = select_device(settings.device)
+        expected = {"temporal": settings.temporal, "clip_len": settings.clip_len, "clip_stride": settings.clip_stride}
         cascade.heads_ = {  # none is fine: the actor stage works alone
             g.name: load_head(head_path(run_dir, g), g, torch_device, **expected)
             for g in GROUPS if head_path(run_dir, g).exists()
@@ -140,7 +110,7 @@ class Cascade:
     def scores(self, videos: Mapping[str, str | Path], progress: bool = False) -> ActorScores:
         """Group scores of the videos, detecting what the cache lacks."""
         self._check_fitted()
-        report = detect_videos(videos, self.run_dir, progress=progress, **self.detect_options.to_kwargs())
+        report = detect_videos(videos, self.run_dir, self.settings.detect, progress=progress)
         decoded = [v for v in videos if v not in report.failed]
         detections = load_detections(self.run_dir, decoded) if decoded else empty_detections()
         return ActorScores(group_scores(detections, self.thresholds_.conf), detections, report.failed)
@@ -153,7 +123,7 @@ class Cascade:
     def frames_needed(self, keys: Iterable[int], groups: Iterable[Group]) -> list[int]:
         """Every frame these groups' heads look at for the key frames: the keys, and temporal heads' windows."""
         keys = list(keys)
-        return sorted({n for g in groups for n in frames_needed(keys, checkpoint_window(self.heads_[g.name][1]))})
+        return sorted({n for g in groups for n in HeadInput.from_meta(self.heads_[g.name][1]).frames_needed(keys)})
 
     def head_probabilities(self, group: Group, frames: Mapping[int, np.ndarray], keys: Iterable[int],
                            boxes: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
@@ -162,9 +132,8 @@ class Cascade:
         ``boxes`` (a temporal head: else the key frame's; the whole frame where there is none); other
         heads ignore boxes."""
         model, meta = self.heads_[group.name]
-        boxes = (boxes or {}) if meta["crop"] else {}
-        window = checkpoint_window(meta)
-        images = torch.stack([head_sample(frames, key, boxes, meta["imgsz"], meta["crop_pad"], window) for key in keys])
+        recipe = HeadInput.from_meta(meta)
+        images = torch.stack([recipe.sample(frames, key, boxes or {}) for key in keys])
         return predict_batches(model, images, next(model.parameters()).device).numpy()
 
     def predict(self, video_path: str | Path, frames: list[int] | None = None, save: str | Path | None = None,
@@ -204,7 +173,7 @@ class Cascade:
         present = self.present(row)
         with_head = [g for g in present if g.name in self.heads_]
         last = int(actor.detections.frame[actor.detections.video == video].max())  # the last detected frame
-        numbers = (frames or evenly_spaced(self.head_frames, last)) if with_head else []
+        numbers = (frames or evenly_spaced(self.settings.head_frames, last)) if with_head else []
         result = Prediction(
             str(path), scores={k: float(v) for k, v in row.items()}, frames=list(numbers),
             actors=[{"actor": g.name, "score": float(row[g.name]), "threshold": self.thresholds_.values[g.name]}

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 
 #: Modules the fork server imports once, so that forked workers start with them loaded.
-PRELOAD = ["cascade.data.decoding"]
+PRELOAD = ["cascade.detect.decoding"]
 
 
 def worker_context() -> multiprocessing.context.BaseContext:

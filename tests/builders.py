@@ -12,7 +12,9 @@ import torch
 from cascade.detect.cache import DetectionCache
 from cascade.detect.engine import FoundFrames, video_table
 from cascade.labels import GROUPS, group
-from cascade.models.heads import build_head, head_meta, head_path, save_head
+from cascade.heads.checkpoint import head_meta, head_path, save_head
+from cascade.heads.inputs import HeadInput
+from cascade.heads.model import build_head
 
 COCO = {g.name: g.coco_class for g in GROUPS}
 
@@ -43,5 +45,5 @@ def constant_head(run_dir: Path, group_name: str, pair: int, imgsz: int = 64, cr
         model.fc.weight.zero_()
         model.fc.bias.fill_(-10.0)
         model.fc.bias[head_group.pairs.index(pair)] = 10.0
-    meta = head_meta(head_group, imgsz, crop, 0.1, "constant", {"built_by": "tests"})
+    meta = head_meta(head_group, HeadInput(imgsz, crop, 0.1), "constant", {"built_by": "tests"})
     return save_head(head_path(run_dir, head_group), model, meta)

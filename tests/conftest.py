@@ -21,6 +21,27 @@ CLIPS = SHARED / "clips"
 WEIGHTS = SHARED / "weights" / "yolo11n_int8_openvino_model"
 VIDEOSET = SHARED / "a2d" / "videoset.csv"
 FRAMES_PER_VIDEO = 24
+#: train-head flags for real training at tiny sizes: one epoch of small inputs from random weights, on the CPU.
+TINY_TRAIN = ["--epochs", "1", "--batch", "8", "--imgsz", "64", "--pretrained", "none", "--device", "cpu"]
+
+
+def on_cpu(detect: dict | None = None, **settings):
+    """:class:`~cascade.pipeline.CascadeSettings` for tests: heads and detector on the CPU, decoding in this
+    process; ``detect``: more detector options."""
+    from cascade.detect import DetectOptions
+    from cascade.pipeline import CascadeSettings
+
+    return CascadeSettings(device="cpu", detect=DetectOptions(**{"device": "cpu", "workers": 0, **(detect or {})}),
+                           **settings)
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """Run ``cascade ARGS`` in this process (paths may be Path objects): exit status, stdout, stderr."""
+    from cascade.cli.main import main
+
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +63,7 @@ def sample_release(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def detector():
-    from cascade.models.detector import Detector
+    from cascade.detect.detector import Detector
 
     return Detector(str(WEIGHTS), device="cpu")
 
@@ -50,10 +71,10 @@ def detector():
 @pytest.fixture(scope="session")
 def detected_run(sample_release, detector, tmp_path_factory) -> Path:
     """A run dir whose cache holds every sample video (read-only for tests: copy to change it)."""
-    from cascade.detect import detect_dataset
+    from cascade.detect import DetectOptions, detect_dataset
 
     run = tmp_path_factory.mktemp("detected")
-    detect_dataset(sample_release, run, "all", detector=detector, workers=0, progress=False)
+    detect_dataset(sample_release, run, "all", DetectOptions(workers=0), detector=detector, progress=False)
     return run
 
 

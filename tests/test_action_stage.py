@@ -8,18 +8,13 @@ import torch
 
 from cascade.cli.main import main
 from cascade.errors import CascadeError
-from cascade.labels import VALID_PAIRS, group, parse_pair
-from cascade.models.heads import build_head, load_head
+from cascade.labels import VALID_PAIRS, group
+from cascade.heads.checkpoint import load_head
+from cascade.heads.model import build_head
 from builders import constant_head
-from conftest import CLIPS, WEIGHTS
-
-TINY = ["--epochs", "1", "--batch", "8", "--imgsz", "64", "--pretrained", "none", "--device", "cpu"]
+from conftest import CLIPS, TINY_TRAIN, WEIGHTS, run_cli
 
 
-def _cli(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +27,7 @@ def trained_run(tmp_path_factory, detected_run, sample_release):
     assert main([str(a) for a in ["tune-thresholds", *common, "--weights", WEIGHTS, "--device", "cpu",
                                   "--particles", "10", "--iters", "3", "--restarts", "1"]]) == 0
     for actor in ("dog", "adult"):
-        assert main([str(a) for a in ["train-head", "--actor", actor, *common, *TINY, "--val-fraction", "0.5"]]) == 0
+        assert main([str(a) for a in ["train-head", "--actor", actor, *common, *TINY_TRAIN, "--val-fraction", "0.5"]]) == 0
     return run
 
 
@@ -52,8 +47,8 @@ def test_checkpoints_carry_their_metadata(trained_run, sample_release):
 
 def test_training_one_head_leaves_the_others_untouched(trained_run, sample_release, capsys):
     dog_before = (trained_run / "heads" / "dog.pt").read_bytes()
-    code, out, _ = _cli(capsys, "train-head", "--actor", "cat", "--data", sample_release, "--run-dir", trained_run,
-                        *TINY, "--json")
+    code, out, _ = run_cli(capsys, "train-head", "--actor", "cat", "--data", sample_release, "--run-dir", trained_run,
+                        *TINY_TRAIN, "--json")
     assert code == 0 and json.loads(out)["group"] == "cat"
     assert (trained_run / "heads" / "dog.pt").read_bytes() == dog_before
 
@@ -61,14 +56,14 @@ def test_training_one_head_leaves_the_others_untouched(trained_run, sample_relea
 def test_same_seed_gives_the_same_head(tmp_path, sample_release):
     for run in ("a", "b"):
         assert main([str(a) for a in ["train-head", "--actor", "bird", "--data", sample_release,
-                                      "--run-dir", tmp_path / run, *TINY, "--seed", "5"]]) == 0
+                                      "--run-dir", tmp_path / run, *TINY_TRAIN, "--seed", "5"]]) == 0
     a = torch.load(tmp_path / "a" / "heads" / "bird.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "b" / "heads" / "bird.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_predict_a_real_clip(trained_run, sample_release, capsys):
-    code, out, _ = _cli(capsys, "predict", sample_release / "clips320H" / "walk_b.mp4", "--run-dir", trained_run,
+    code, out, _ = run_cli(capsys, "predict", sample_release / "clips320H" / "walk_b.mp4", "--run-dir", trained_run,
                         "--weights", WEIGHTS, "--device", "cpu", "--json", "--frames", "2,10")
     assert code == 0
     result = json.loads(out)
@@ -105,17 +100,17 @@ def test_checkpoints_that_do_not_fit_are_refused_with_one_line(tmp_path):
     (["train-head", "--actor", "car"], "no training frames show a car"),
 ])
 def test_train_head_bad_input(args, needle, sample_release, tmp_path, capsys):
-    code, _, err = _cli(capsys, *args, "--data", sample_release, "--run-dir", tmp_path, *TINY)
+    code, _, err = run_cli(capsys, *args, "--data", sample_release, "--run-dir", tmp_path, *TINY_TRAIN)
     assert code == 2 and needle in err and err.count("\n") == 1
 
 
 def test_evaluate_needs_tuned_thresholds(tmp_path, sample_release, capsys):
-    code, _, err = _cli(capsys, "evaluate", "--data", sample_release, "--run-dir", tmp_path / "x")
+    code, _, err = run_cli(capsys, "evaluate", "--data", sample_release, "--run-dir", tmp_path / "x")
     assert code == 2 and "no thresholds; run `cascade tune-thresholds` first" in err and err.count("\n") == 1
 
 
 def test_predict_an_undecodable_video(trained_run, capsys):
-    code, _, err = _cli(capsys, "predict", CLIPS / "tree.avi", "--run-dir", trained_run, "--weights", WEIGHTS,
+    code, _, err = run_cli(capsys, "predict", CLIPS / "tree.avi", "--run-dir", trained_run, "--weights", WEIGHTS,
                         "--device", "cpu")
     assert code == 2 and "tree.avi: truncated" in err
 
@@ -135,11 +130,11 @@ def test_crop_heads_train_on_boxes_and_predict_on_detections(trained_run, sample
 
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
-    code, out, _ = _cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run,
-                        *TINY, "--crop", "--json")
+    code, out, _ = run_cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run,
+                        *TINY_TRAIN, "--crop", "--json")
     assert code == 0
     assert torch.load(run / "heads" / "dog.pt", weights_only=True)["meta"]["crop"] is True
-    code, out, _ = _cli(capsys, "predict", sample_release / "clips320H" / "dog_c.mp4", "--run-dir", run,
+    code, out, _ = run_cli(capsys, "predict", sample_release / "clips320H" / "dog_c.mp4", "--run-dir", run,
                         "--weights", WEIGHTS, "--device", "cpu", "--json")
     assert code == 0
     dog = [l for l in json.loads(out)["labels"] if l["pair"] // 10 == 7]
@@ -150,7 +145,7 @@ def test_crop_needs_boxes(tmp_path, sample_release, capsys):
     labels = tmp_path / "labels.csv"
     clip = sample_release / "clips320H" / "dog_a.mp4"
     labels.write_text(f"video,frame,labels\n{clip},3,dog-none\n")
-    code, _, err = _cli(capsys, "train-head", "--actor", "dog", "--data", labels, "--run-dir", tmp_path, *TINY, "--crop")
+    code, _, err = run_cli(capsys, "train-head", "--actor", "dog", "--data", labels, "--run-dir", tmp_path, *TINY_TRAIN, "--crop")
     assert code == 2 and "--crop needs a box" in err
 
 
@@ -191,8 +186,8 @@ def test_an_interrupted_training_leaves_the_previous_head_as_it_was(trained_run,
     watcher = threading.Thread(target=ctrl_c_inside_an_epoch, daemon=True)
     watcher.start()
     try:  # far more epochs than the test waits for, yet bounded: a missed interrupt fails, never hangs
-        code, _, err = _cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run,
-                            *TINY, "--epochs", "300")
+        code, _, err = run_cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run,
+                            *TINY_TRAIN, "--epochs", "300")
     finally:
         done.set()
         watcher.join()

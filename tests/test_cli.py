@@ -14,18 +14,12 @@ import pytest
 
 import cascade
 
-from cascade.cli.common import flags_for, unread_flags
+from cascade.cli.common import detect_options, flags_for, unread_flags
 from cascade.cli.main import COMMANDS, build_parser, main
-from cascade.detect import load_detections
-from conftest import WEIGHTS
-
-TINY = ["--epochs", "1", "--batch", "8", "--imgsz", "64", "--pretrained", "none", "--device", "cpu"]
+from cascade.detect import DetectOptions, load_detections
+from conftest import TINY_TRAIN, WEIGHTS, run_cli
 
 
-def _cli(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -54,10 +48,7 @@ def test_a_flag_that_reaches_no_library_call_is_reported():
     assert flags_for(args, reads_data) == {"data": "d", "run_dir": "r"}
     assert unread_flags(args) == {"stride"}
 
-    def detects(data, run_dir, **detect_options):
-        pass
-
-    assert flags_for(args, detects) == {"data": "d", "run_dir": "r", "stride": 5}
+    assert detect_options(args) == DetectOptions(stride=5)  # the detector's flags become one object
     assert unread_flags(args) == set()
 
 
@@ -71,22 +62,22 @@ def test_reading_the_cache_imports_no_torch():
 def test_predict_and_evaluate_pass_stride_to_the_detector(tmp_path, sample_release, capsys):
     run = tmp_path / "run"
     detect = ["--weights", WEIGHTS, "--device", "cpu", "--workers", "0"]
-    code, out, _ = _cli(capsys, "detect", "--data", sample_release, "--run-dir", run, *detect, "--stride", "5")
+    code, out, _ = run_cli(capsys, "detect", "--data", sample_release, "--run-dir", run, *detect, "--stride", "5")
     assert code == 0 and "stride 5" in out
-    assert main([str(a) for a in ["train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run, *TINY]]) == 0
+    assert main([str(a) for a in ["train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run, *TINY_TRAIN]]) == 0
     clip = sample_release / "clips320H" / "dog_c.mp4"  # cached as dog_c; predict detects it again under its path
 
-    code, _, err = _cli(capsys, "predict", clip, "--run-dir", run, *detect)
+    code, _, err = run_cli(capsys, "predict", clip, "--run-dir", run, *detect)
     assert code == 2 and "made with stride=5" in err
-    code, out, _ = _cli(capsys, "predict", clip, "--run-dir", run, *detect, "--stride", "5", "--json")
+    code, out, _ = run_cli(capsys, "predict", clip, "--run-dir", run, *detect, "--stride", "5", "--json")
     assert code == 0
     frames = load_detections(run, [str(clip.resolve())]).frame.unique()
     assert sorted(frames) == [1, 6, 11, 16, 21]  # 24 frames, every fifth
 
     evaluate = ["evaluate", "--data", sample_release, "--run-dir", run, *detect, "--thresholds", "builtin"]
-    code, _, err = _cli(capsys, *evaluate)
+    code, _, err = run_cli(capsys, *evaluate)
     assert code == 2 and "made with stride=5" in err
-    code, _, _ = _cli(capsys, *evaluate, "--stride", "5")
+    code, _, _ = run_cli(capsys, *evaluate, "--stride", "5")
     assert code == 0
 
 
@@ -116,19 +107,19 @@ def test_a_bug_is_one_line_and_a_saved_traceback(capsys):
 def test_a_run_dir_that_is_a_file_is_bad_input(tmp_path, sample_release, capsys):
     blocker = tmp_path / "runs"
     blocker.write_text("not a folder")
-    code, _, err = _cli(capsys, "detect", "--data", sample_release, "--run-dir", blocker, "--weights", WEIGHTS,
+    code, _, err = run_cli(capsys, "detect", "--data", sample_release, "--run-dir", blocker, "--weights", WEIGHTS,
                         "--device", "cpu", "--workers", "0")
     assert code == 2 and err.count("\n") == 1 and f"{blocker}: is a file, not a folder" in err
 
 
 def test_detect_json_and_a_corrupt_cache(run_copy, sample_release, capsys):
-    code, out, _ = _cli(capsys, "detect", "--data", sample_release, "--run-dir", run_copy, "--json")
+    code, out, _ = run_cli(capsys, "detect", "--data", sample_release, "--run-dir", run_copy, "--json")
     report = json.loads(out)
     assert code == 0 and report["videos_cached"] == 16 and report["videos_done"] == 0
     assert report["mean_scores"]["person"] > 0 and report["scores_conf"] == 0.5
     (run_copy / "detections.parquet").write_bytes(b"PAR1 torn in half")
     for command in (["detect", "--data", sample_release], ["predict", sample_release / "clips320H" / "cat_c.mp4"]):
-        code, _, err = _cli(capsys, *command, "--run-dir", run_copy)
+        code, _, err = run_cli(capsys, *command, "--run-dir", run_copy)
         assert code == 2 and err.count("\n") == 1
         assert "detections.parquet: unreadable detections cache" in err and "delete it to detect again" in err
 
@@ -169,7 +160,7 @@ def test_tune_thresholds_twice_gives_the_same_file(run_copy, sample_release, cap
 
 @pytest.mark.parametrize("fitness", ["p", "f1"])
 def test_other_fitnesses_maximise_what_they_name(run_copy, sample_release, capsys, fitness):
-    code, out, _ = _cli(capsys, "tune-thresholds", "--data", sample_release, "--run-dir", run_copy, "--fitness", fitness,
+    code, out, _ = run_cli(capsys, "tune-thresholds", "--data", sample_release, "--run-dir", run_copy, "--fitness", fitness,
                         "--method", "pso", "--particles", "8", "--iters", "3", "--restarts", "1", "--json")
     result = json.loads(out)
     assert code == 0 and result["thresholds"]["fitness"] == fitness
@@ -185,9 +176,9 @@ def test_predict_says_when_no_actor_is_found(tmp_path, capsys):
 
     blank = tmp_path / "blank.mp4"
     write_video(blank, (np.full((240, 320, 3), 128, np.uint8) for _ in range(12)), 25.0)
-    code, out, _ = _cli(capsys, "predict", blank, "--run-dir", tmp_path / "run", "--weights", WEIGHTS, "--device",
+    code, out, _ = run_cli(capsys, "predict", blank, "--run-dir", tmp_path / "run", "--weights", WEIGHTS, "--device",
                         "cpu", "--workers", "0")
     assert code == 0 and out.startswith(f"{blank}: no actor found (highest score: ")
-    code, out, _ = _cli(capsys, "predict", blank, "--run-dir", tmp_path / "run", "--json")
+    code, out, _ = run_cli(capsys, "predict", blank, "--run-dir", tmp_path / "run", "--json")
     result = json.loads(out)
     assert result["actors"] == [] and result["labels"] == [] and result["untrained"] == {}

@@ -30,7 +30,8 @@ def test_the_shared_labels_read_as_clips(tmp_path):
     data = open_dataset(LABELS, seed=0, run_dir=tmp_path)
     assert isinstance(data, ClipDataset) and data.clip_level
     videos = data.labelled_videos()
-    assert len(videos) == 53 and set(videos.split) == {"train", "test"}
+    listed = len(pd.read_csv(LABELS))  # the file grows as clips are labelled: count its rows
+    assert listed >= 53 and len(videos) == listed and set(videos.split) == {"train", "test"}
     sam = videos.set_index("video").loc["sam2_01_dog"]
     assert sam.groups == {"person", "dog", "ball"} and sam.path == str(CLIPS / "sam2_01_dog.mp4")
     frames = data.labelled_frames("all")
@@ -38,7 +39,7 @@ def test_the_shared_labels_read_as_clips(tmp_path):
     assert len(first) == 8 and first.pairs.iloc[0] == (48, 49) and list(first.instance_pairs.iloc[0]) == [48, 49]
     assert np.isnan(np.stack(first.boxes.tolist())).all()  # no boxes in clip-level labels
     recorded = json.loads((tmp_path / "split.json").read_text())
-    assert recorded["seed"] == 0 and len(recorded["train"]) + len(recorded["test"]) == 53
+    assert recorded["seed"] == 0 and len(recorded["train"]) + len(recorded["test"]) == listed
 
 
 def test_paths_are_relative_to_the_csv_and_extra_columns_are_ignored(tmp_path):

@@ -8,9 +8,12 @@ from builders import write_cache
 from cascade.data import open_dataset
 from cascade.data.frames import read_frames
 from cascade.labels import group
-from cascade.models.heads import build_head, head_meta, head_path, load_head, predict_batches, save_head
-from cascade.models.training import decode_samples, instance_table
+from cascade.heads.checkpoint import head_meta, head_path, load_head, save_head
+from cascade.heads.inputs import HeadInput
+from cascade.heads.model import build_head, predict_batches
+from cascade.heads.training import decode_samples, instance_table
 from cascade.pipeline import Cascade
+from conftest import on_cpu
 
 
 def _rgb_tensor(image: np.ndarray) -> torch.Tensor:
@@ -38,8 +41,8 @@ def test_prediction_feeds_a_crop_head_the_detected_box(tmp_path, sample_release)
     write_cache(run, {str(clip): {"dog": 24}})  # the box (10, 20, 110, 220) in every frame
     torch.manual_seed(0)
     model, _ = build_head(group("dog"), "none")  # random weights: the output depends on the input
-    save_head(head_path(run, group("dog")), model, head_meta(group("dog"), 64, True, 0.1, "random", {}))
-    cascade = Cascade.from_run_dir(run, device="cpu", workers=0, head_frames=3)
+    save_head(head_path(run, group("dog")), model, head_meta(group("dog"), HeadInput(64, True, 0.1), "random", {}))
+    cascade = Cascade.from_run_dir(run, on_cpu(head_frames=3))
     result = cascade.predict(clip)
     assert result.frames == [5, 13, 21]
     frames = read_frames(clip, result.frames)

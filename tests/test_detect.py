@@ -11,10 +11,10 @@ import torch
 
 from cascade.data import open_dataset
 from cascade.data.frames import iter_frames
-from cascade.detect import CACHE_NAME, NO_BOX, detect_dataset, detect_videos, load_detections
+from cascade.detect import CACHE_NAME, DetectOptions, NO_BOX, detect_dataset, detect_videos, load_detections
 from cascade.errors import CascadeError
 from cascade.labels import COCO_CLASSES
-from cascade.models.detector import batched_nms, resolve_weights
+from cascade.detect.detector import batched_nms, resolve_weights
 from cascade.scores import group_scores
 from conftest import CLIPS, WEIGHTS
 
@@ -87,7 +87,7 @@ def test_people_score_above_zero_where_people_are(detected_run):
 
 def test_second_run_adds_nothing(run_copy, sample_release, detector):
     before = (run_copy / CACHE_NAME).read_bytes()
-    report = detect_dataset(sample_release, run_copy, "all", detector=detector, workers=0, progress=False)
+    report = detect_dataset(sample_release, run_copy, "all", DetectOptions(workers=0), detector=detector, progress=False)
     assert report.videos_done == 0 and report.videos_cached == 16
     assert (run_copy / CACHE_NAME).read_bytes() == before
 
@@ -95,7 +95,7 @@ def test_second_run_adds_nothing(run_copy, sample_release, detector):
 def test_corrupt_and_missing_videos_are_skipped_and_listed(tmp_path, detector, sample_release):
     videos = {"tree": CLIPS / "tree.avi", "gone": tmp_path / "gone.mp4",
               "dog": sample_release / "clips320H" / "dog_a.mp4"}
-    report = detect_videos(videos, tmp_path, detector=detector, workers=1, progress=False)
+    report = detect_videos(videos, tmp_path, DetectOptions(workers=1), detector=detector, progress=False)
     assert set(report.failed) == {"tree", "gone"}
     assert "truncated" in report.failed["tree"] and "not found" in report.failed["gone"]
     assert "tree.avi" in report.summary()
@@ -104,12 +104,12 @@ def test_corrupt_and_missing_videos_are_skipped_and_listed(tmp_path, detector, s
 
 def test_other_settings_refuse_the_cache(run_copy, sample_release):
     with pytest.raises(CascadeError, match="made with stride=1"):
-        detect_videos({"x": CLIPS / "bikes.mp4"}, run_copy, weights=str(WEIGHTS), device="cpu", stride=2)
+        detect_videos({"x": CLIPS / "bikes.mp4"}, run_copy, DetectOptions(weights=str(WEIGHTS), device="cpu", stride=2))
     cached = open_dataset(sample_release).video_paths()  # nothing left to detect: still checked
     with pytest.raises(CascadeError, match="made with stride=1"):
-        detect_videos(cached, run_copy, stride=3)
+        detect_videos(cached, run_copy, DetectOptions(stride=3))
     with pytest.raises(CascadeError, match="made with model="):
-        detect_videos(cached, run_copy, weights="yolo11n.yaml")
+        detect_videos(cached, run_copy, DetectOptions(weights="yolo11n.yaml"))
 
 
 def test_missing_weights_say_where_we_looked(monkeypatch):
@@ -122,9 +122,9 @@ def test_missing_weights_say_where_we_looked(monkeypatch):
 
 KILLABLE = """
 import sys
-from cascade.detect import detect_dataset
-detect_dataset(sys.argv[1], sys.argv[2], "all", weights=sys.argv[3], device="cpu",
-               workers=0, commit_every=0, progress=False)
+from cascade.detect import DetectOptions, detect_dataset
+detect_dataset(sys.argv[1], sys.argv[2], "all", DetectOptions(weights=sys.argv[3], device="cpu", workers=0),
+               commit_every=0, progress=False)
 """
 
 
@@ -140,7 +140,7 @@ def test_a_killed_run_keeps_its_cache_and_resumes(tmp_path, sample_release, dete
     partial = load_detections(run)  # readable: never half-written
     done = set(partial.video)
     assert 0 < len(done) < 16
-    report = detect_dataset(sample_release, run, "all", detector=detector, workers=0, progress=False)
+    report = detect_dataset(sample_release, run, "all", DetectOptions(workers=0), detector=detector, progress=False)
     assert report.videos_cached == len(done) and report.videos_done == 16 - len(done)
     full, reference = load_detections(run), load_detections(detected_run)
     order = ["video", "frame", "conf", "cls"]
@@ -155,7 +155,7 @@ def test_batches_across_videos_give_each_video_its_own_detections(tmp_path, samp
     # every 24-frame video across batches and puts two videos in most batches, and the last is padded
     names = ["cat_a", "dog_a", "bird_a", "cat_b", "walk_a"]
     videos = {v: sample_release / "clips320H" / f"{v}.mp4" for v in names}
-    report = detect_videos(videos, tmp_path, detector=detector, batch=5, chunk=3, workers=0, progress=False)
+    report = detect_videos(videos, tmp_path, DetectOptions(batch=5, chunk=3, workers=0), detector=detector, progress=False)
     assert report.videos_done == 5 and report.frames == 5 * 24
     order = ["video", "frame", "conf", "cls"]
     mixed = load_detections(tmp_path).sort_values(order).reset_index(drop=True)

@@ -10,6 +10,7 @@ from builders import constant_head, write_cache
 from cascade.cli.main import main
 from cascade.evaluation import evaluate
 from cascade.thresholds.files import builtin_thresholds, save_thresholds
+from cascade.pipeline import CascadeSettings
 
 # Test videos of the sample release and their truth (3 annotated frames each):
 #   cat_c cat-none, dog_c dog-none, bird_b bird-none, baby_c baby-none, walk_b adult-walking, driver_b adult-none.
@@ -31,7 +32,8 @@ def hand_built_run(tmp_path):
 
 
 def test_every_table_has_the_values_worked_out_by_hand(hand_built_run, sample_release):
-    report = evaluate(sample_release, hand_built_run, split="test", thresholds="builtin", progress=False)
+    report = evaluate(sample_release, hand_built_run, split="test", settings=CascadeSettings(thresholds="builtin"),
+                      progress=False)
     t = report.tables
     # overall, per frame: only walk_b's 3 frames get {18} = truth; the 15 others score 0
     assert t["overall"].loc["cascade"].to_dict() == pytest.approx(

@@ -14,6 +14,7 @@ from builders import constant_head, write_cache
 from cascade.errors import CascadeError
 from cascade.evaluation import EvaluationReport, _head_table, _prf_row, evaluate
 from cascade.metrics import indicator
+from cascade.pipeline import CascadeSettings
 
 FRAMES = 6
 # A group shown in n of 6 frames scores n/6; built-in thresholds: person 0.1, cat 0.161, dog 0.267, no rules.
@@ -48,7 +49,8 @@ def _run(tmp_path, heads, csv_text):
     run = tmp_path / "run"
     write_cache(run, SHOWN, frames=FRAMES)
     (run / "heads").symlink_to(heads, target_is_directory=True)
-    return evaluate(tmp_path / "labels.csv", run, split="test", thresholds="builtin", progress=False), run
+    return evaluate(tmp_path / "labels.csv", run, split="test", settings=CascadeSettings(thresholds="builtin"),
+                    progress=False), run
 
 
 def _rows(table):

@@ -28,7 +28,7 @@ def random_weights(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gpu_detector(random_weights):
-    from cascade.models.detector import Detector
+    from cascade.detect.detector import Detector
 
     return Detector(str(random_weights), imgsz=320, device="cuda")
 
@@ -53,7 +53,7 @@ def test_gpu_letterbox_matches_ultralytics(gpu_detector, sample_release):
 def test_gpu_batched_nms_matches_ultralytics(gpu_detector, sample_release):
     from ultralytics.utils.nms import non_max_suppression
 
-    from cascade.models.detector import batched_nms
+    from cascade.detect.detector import batched_nms
 
     x, _ = gpu_detector.preprocess(torch.from_numpy(_frames(sample_release)))
     prediction = gpu_detector.backend(x)
@@ -72,10 +72,10 @@ def test_gpu_batched_nms_matches_ultralytics(gpu_detector, sample_release):
 
 
 def test_detect_on_gpu_covers_every_frame(gpu_detector, sample_release, tmp_path):
-    from cascade.detect import detect_videos, load_detections
+    from cascade.detect import DetectOptions, detect_videos, load_detections
 
     videos = dict(list(open_dataset(sample_release).video_paths().items())[:4])
-    report = detect_videos(videos, tmp_path, detector=gpu_detector, workers=2, progress=False)
+    report = detect_videos(videos, tmp_path, DetectOptions(workers=2), detector=gpu_detector, progress=False)
     assert report.videos_done == 4 and not report.failed
     per_video = load_detections(tmp_path).groupby("video").frame.nunique()
     for video, path in videos.items():
@@ -85,8 +85,8 @@ def test_detect_on_gpu_covers_every_frame(gpu_detector, sample_release, tmp_path
 @pytest.mark.parametrize("temporal", ["none", "tsm"])
 def test_head_trains_on_gpu_with_bf16(sample_release, tmp_path, temporal):
     from cascade.labels import group
-    from cascade.models.heads import load_head
-    from cascade.models.training import train_head
+    from cascade.heads.checkpoint import load_head
+    from cascade.heads.training import train_head
 
     report = train_head(sample_release, tmp_path, actor="dog", epochs=2, batch=8, imgsz=96, pretrained="none",
                         device="cuda", val_fraction=0.5, temporal=temporal, clip_len=4, progress=False)
@@ -102,9 +102,9 @@ def test_training_steps_never_wait_for_the_gpu(sample_release, clip_len):
     from tqdm import tqdm
 
     from cascade.labels import group
-    from cascade.models.heads import build_head
-    from cascade.models.inputs import Window, normalise
-    from cascade.models.training import decode_samples, instance_table, split_frames, train_one_epoch
+    from cascade.heads.model import build_head
+    from cascade.heads.inputs import Window, normalise
+    from cascade.heads.training import decode_samples, instance_table, split_frames, train_one_epoch
 
     window = Window(clip_len, 2) if clip_len else None
     frames, _ = split_frames(open_dataset(sample_release), 0.0, seed=0)

@@ -1,11 +1,11 @@
-"""The frames a temporal head sees around a key frame (cascade.models.inputs), by hand: the window,
+"""The frames a temporal head sees around a key frame (cascade.heads.inputs), by hand: the window,
 the frames to decode, clamping at the video's ends, and which box each frame of a window shows."""
 
 import numpy as np
 import pytest
 import torch
 
-from cascade.models.inputs import Window, frames_needed, head_input, head_sample, same_actor
+from cascade.heads.inputs import Window, frames_needed, head_input, head_sample, same_actor
 
 
 def test_a_window_puts_the_key_frame_in_the_middle_and_stops_at_frame_1():

@@ -8,23 +8,17 @@ import sys
 import cv2
 import numpy as np
 
-from cascade.cli.main import main
 from cascade.data.frames import iter_frames
 from cascade.pipeline import Cascade
-from conftest import CLIPS, WEIGHTS
+from conftest import CLIPS, WEIGHTS, on_cpu, run_cli
 
 DETECT = ["--weights", WEIGHTS, "--device", "cpu", "--workers", "0"]
 
 
-def _cli(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 def test_without_heads_the_actors_are_reported(tmp_path, sample_release, capsys):
     walk = sample_release / "clips320H" / "walk_b.mp4"
-    code, out, _ = _cli(capsys, "predict", walk, "--run-dir", tmp_path, *DETECT, "--json")
+    code, out, _ = run_cli(capsys, "predict", walk, "--run-dir", tmp_path, *DETECT, "--json")
     assert code == 0
     result = json.loads(out)
     assert set(result) >= {"video", "actors", "labels", "untrained", "frames", "error"}
@@ -33,7 +27,7 @@ def test_without_heads_the_actors_are_reported(tmp_path, sample_release, capsys)
     assert result["labels"] == [] and result["frames"] == [] and result["error"] is None
     assert result["untrained"]["person"].startswith("cascade train-head --actor person")
     assert set(result["untrained"]) == {a["actor"] for a in result["actors"]}
-    code, out, _ = _cli(capsys, "predict", walk, "--run-dir", tmp_path, *DETECT)
+    code, out, _ = run_cli(capsys, "predict", walk, "--run-dir", tmp_path, *DETECT)
     assert code == 0 and out.startswith(f"{walk}: person 1.00 (no head: cascade train-head --actor person")
 
 
@@ -59,7 +53,7 @@ def test_many_videos_in_one_run_give_json_lines_on_a_clean_stdout(tmp_path, samp
 
 def test_output_file_and_pictures(tmp_path, sample_release, capsys):
     clips = [sample_release / "clips320H" / f"{name}.mp4" for name in ("dog_c", "walk_b")]
-    code, out, _ = _cli(capsys, "predict", *clips, "--run-dir", tmp_path / "run", *DETECT, "--output",
+    code, out, _ = run_cli(capsys, "predict", *clips, "--run-dir", tmp_path / "run", *DETECT, "--output",
                         tmp_path / "out.jsonl", "--save", tmp_path / "pictures")
     assert code == 0 and len(out.splitlines()) == 2  # text summary on stdout, JSON Lines in the file
     results = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
@@ -75,7 +69,7 @@ def test_output_file_and_pictures(tmp_path, sample_release, capsys):
 
 
 def test_the_library_predicts_many_and_one(tmp_path, sample_release):
-    cascade = Cascade.from_run_dir(tmp_path, weights=str(WEIGHTS), device="cpu", workers=0)
+    cascade = Cascade.from_run_dir(tmp_path, on_cpu({"weights": str(WEIGHTS)}))
     clips = [sample_release / "clips320H" / f"{name}.mp4" for name in ("bird_b", "cat_c")]
     many = cascade.predict_many(clips)
     one = cascade.predict(clips[1])

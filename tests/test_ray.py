@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cascade.detect import detect_dataset, load_detections
+from cascade.detect import DetectOptions, detect_dataset, load_detections
 from cascade.detect.cache import CACHE_NAME, SHARDS_DIR
 from cascade.scores import group_scores
 from conftest import WEIGHTS
@@ -70,8 +70,8 @@ def _shard_files(run: Path) -> list[Path]:
 
 
 def test_ray_local_gives_the_single_process_cache(tmp_path, sample_release, detected_run):
-    report = detect_dataset(sample_release, tmp_path, "all", weights=str(WEIGHTS), device="cpu", ray="local",
-                            ray_cpus_per_worker=1, progress=False)
+    report = detect_dataset(sample_release, tmp_path, "all", DetectOptions(weights=str(WEIGHTS), device="cpu", ray="local",
+                                                                     ray_cpus_per_worker=1), progress=False)
     assert report.videos_done == 16 and report.frames == 16 * 24 and not report.failed
     _same_cache(tmp_path, detected_run)
 
@@ -107,7 +107,7 @@ def test_a_killed_driver_leaves_shards_that_the_next_run_merges(tmp_path, sample
     left = {v for f in _shard_files(tmp_path) for v in load_detections(f.parent).video}
     cached = set(load_detections(tmp_path).video) if (tmp_path / CACHE_NAME).exists() else set()
     assert left and len(left | cached) < 16
-    report = detect_dataset(sample_release, tmp_path, "all", detector=detector, workers=0, progress=False)
+    report = detect_dataset(sample_release, tmp_path, "all", DetectOptions(workers=0), detector=detector, progress=False)
     assert report.videos_cached == len(left | cached) and report.videos_done == 16 - len(left | cached)
     _same_cache(tmp_path, detected_run)
 
@@ -118,12 +118,12 @@ def test_a_missing_video_is_listed_as_by_one_process_and_ray_missing_is_one_line
     from cascade.errors import CascadeError
 
     videos = {"ghost": tmp_path / "ghost.mp4", "cat_a": sample_release / "clips320H" / "cat_a.mp4"}
-    report = detect_videos(videos, tmp_path / "run", weights=str(WEIGHTS), device="cpu", ray="local",
-                           ray_cpus_per_worker=2, progress=False)
+    report = detect_videos(videos, tmp_path / "run", DetectOptions(weights=str(WEIGHTS), device="cpu", ray="local",
+                                                                 ray_cpus_per_worker=2), progress=False)
     assert list(report.failed) == ["ghost"] and "ghost.mp4" in report.failed["ghost"] and report.videos_done == 1
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the [ray] extra were not installed
     with pytest.raises(CascadeError, match=r"--ray needs Ray: pip install 'cascade\[ray\]'"):
-        detect_videos({"cat_b": sample_release / "clips320H" / "cat_b.mp4"}, tmp_path / "run", ray="local")
+        detect_videos({"cat_b": sample_release / "clips320H" / "cat_b.mp4"}, tmp_path / "run", DetectOptions(ray="local"))
 
 
 def test_predict_detects_on_ray_through_the_same_path(tmp_path, sample_release, run_copy, capsys):

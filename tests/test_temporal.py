@@ -11,25 +11,20 @@ import torch
 from torchvision.models import resnet34
 
 from builders import constant_head, write_cache
-from cascade.cli.main import main
 from cascade.data import open_dataset
 from cascade.data.frames import read_frames
 from cascade.labels import group
-from cascade.models.heads import build_head, head_path, load_head, predict_batches
-from cascade.models.inputs import Window, head_input
-from cascade.models.temporal import TSMResNet, temporal_shift
-from cascade.models.training import decode_samples, instance_table
+from cascade.heads.checkpoint import head_path, load_head
+from cascade.heads.model import build_head, predict_batches
+from cascade.heads.inputs import Window, head_input
+from cascade.heads.temporal import TSMResNet, temporal_shift
+from cascade.heads.training import decode_samples, instance_table
 from cascade.pipeline import Cascade
-from conftest import WEIGHTS
+from conftest import TINY_TRAIN, WEIGHTS, on_cpu, run_cli
 
-TINY = ["--epochs", "1", "--batch", "4", "--imgsz", "32", "--pretrained", "none", "--device", "cpu"]
+TINY = [*TINY_TRAIN, "--batch", "4", "--imgsz", "32"]  # clips: smaller still
 TSM = ["--temporal", "tsm", "--clip-len", "3", "--clip-stride", "2"]
 
-
-def _cli(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_the_shift_moves_an_eighth_of_the_channels_one_frame_each_way():
@@ -99,7 +94,7 @@ def _rgb(image: np.ndarray) -> torch.Tensor:
 
 
 def test_a_tsm_head_trains_predicts_and_evaluates_on_its_windows(run_copy, sample_release, tmp_path, capsys):
-    code, out, _ = _cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run_copy,
+    code, out, _ = run_cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run_copy,
                         *TINY, *TSM, "--crop", "--json")
     assert code == 0
     report = json.loads(out)
@@ -108,7 +103,7 @@ def test_a_tsm_head_trains_predicts_and_evaluates_on_its_windows(run_copy, sampl
     assert (meta["temporal"], meta["clip_len"], meta["clip_stride"], meta["crop"]) == ("tsm", 3, 2, True)
     assert (meta["args"]["temporal"], meta["args"]["clip_len"], meta["args"]["clip_stride"]) == ("tsm", 3, 2)
 
-    code, out, _ = _cli(capsys, "evaluate", "--data", sample_release, "--run-dir", run_copy, "--thresholds", "builtin",
+    code, out, _ = run_cli(capsys, "evaluate", "--data", sample_release, "--run-dir", run_copy, "--thresholds", "builtin",
                         "--weights", WEIGHTS, "--device", "cpu", "--json", "--temporal", "tsm")
     heads = {row["index"]: row for row in json.loads(out)["tables"]["heads"]}
     assert code == 0 and heads["dog"]["frames"] > 0
@@ -120,7 +115,7 @@ def test_a_tsm_head_trains_predicts_and_evaluates_on_its_windows(run_copy, sampl
     write_cache(run, {str(clip): {"dog": 10}})  # the box (10, 20, 110, 220) in frames 1-10 only
     (run / "heads").mkdir()
     shutil.copy(head_path(run_copy, group("dog")), head_path(run, group("dog")))
-    result = Cascade.from_run_dir(run, device="cpu", workers=0).predict(clip, frames=[1, 10, 24])
+    result = Cascade.from_run_dir(run, on_cpu()).predict(clip, frames=[1, 10, 24])
     frames = read_frames(clip, [1, 3, 8, 10, 12, 22, 24])
     assert max(read_frames(clip, [24], past_end=[26])) == 24  # the video ends at frame 24
     boxed = {n: frames[n][0:240, 0:120] for n in frames}  # the box padded by 10 % per side, clipped
@@ -145,7 +140,7 @@ def test_a_single_frame_checkpoint_from_before_temporal_heads_keeps_working(samp
     torch.save({**checkpoint, "meta": old_meta}, path)
     model, _ = load_head(path, group("dog"))
     assert not isinstance(model, TSMResNet)
-    result = Cascade.from_run_dir(tmp_path, device="cpu", workers=0).predict(clip, frames=[24])
+    result = Cascade.from_run_dir(tmp_path, on_cpu()).predict(clip, frames=[24])
     assert [l["pair"] for l in result.labels] == [77]
 
 
@@ -158,14 +153,14 @@ def test_a_head_trained_otherwise_than_the_flags_say_is_refused(flags, needle, s
     clip = (sample_release / "clips320H" / "dog_c.mp4").resolve()
     write_cache(tmp_path, {str(clip): {"dog": 24}})
     constant_head(tmp_path, "dog", 77)
-    code, _, err = _cli(capsys, "predict", clip, "--run-dir", tmp_path, "--device", "cpu", "--workers", "0", *flags)
+    code, _, err = run_cli(capsys, "predict", clip, "--run-dir", tmp_path, "--device", "cpu", "--workers", "0", *flags)
     assert code == 2 and needle in err and err.count("\n") == 1
     if "--temporal" in flags:
         assert "retrain it with `cascade train-head --actor dog --temporal tsm`" in err
 
 
 def test_train_head_refuses_a_clip_shorter_than_one_frame(sample_release, tmp_path, capsys):
-    code, _, err = _cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", tmp_path,
+    code, _, err = run_cli(capsys, "train-head", "--actor", "dog", "--data", sample_release, "--run-dir", tmp_path,
                         *TINY, "--temporal", "tsm", "--clip-len", "0")
     assert code == 2 and "--clip-len and --clip-stride must be at least 1, got 0 and 2" in err
     assert err.count("\n") == 1 and not (tmp_path / "heads").exists()

@@ -1,7 +1,9 @@
 import pytest
 
-from cascade.data.videoset import read_videoset, validation_videos
+from cascade.data.splits import validation_videos
+from cascade.data.videoset import read_videoset
 from cascade.errors import CascadeError
+from cascade.labels import group_of_pair
 from conftest import VIDEOSET
 
 
@@ -15,16 +17,16 @@ def test_real_videoset_counts():
     assert set(videos.height) == {320}
 
 
-def test_validation_split_is_seeded_stratified_and_from_train():
+def test_validation_split_is_seeded_and_stratified():
     videos = read_videoset(VIDEOSET)
-    held = validation_videos(videos, 0.1, seed=0)
-    assert held == validation_videos(videos, 0.1, seed=0)
-    assert held != validation_videos(videos, 0.1, seed=1)
-    train = videos[videos.split == "train"]
-    assert held <= set(train.video)
+    train = videos[videos.split == "train"].assign(groups=lambda t: t.label.map(lambda p: frozenset({group_of_pair(p).name})))
+    held = validation_videos(train, 0.1, seed=0)
+    assert held == validation_videos(train, 0.1, seed=0)
+    assert held != validation_videos(train, 0.1, seed=1)
+    assert held <= set(train.video) and validation_videos(train, 0.0, seed=0) == set()
     assert abs(len(held) - 0.1 * len(train)) < 50
-    share = train[train.video.isin(held)].label.value_counts() / train.label.value_counts()
-    assert share.dropna().between(0.0, 0.25).all()  # every label keeps most of its videos
+    share = train[train.video.isin(held)].groups.value_counts() / train.groups.value_counts()
+    assert share.dropna().between(0.05, 0.15).all()  # every group gives about its share
 
 
 @pytest.mark.parametrize("row, needle", [

@@ -1,9 +1,11 @@
 """Flags every subcommand shares, the one way flags reach the library, and the one way results print.
 
 A flag is named as the library's keyword argument it feeds (``--head-frames`` -> ``head_frames``)
-and reaches it through :func:`flags_for`, which picks the parsed flags by the function's parameter
-names. :func:`unread_flags` lists any flag that no call read: the entry point treats that as a bug,
-so a flag can never be silently ignored (as ``--stride`` once was by ``predict``).
+and reaches it through :func:`flags_for`, which picks the parsed flags by the parameter names of a
+function or a settings class; the detector's flags become one
+:class:`~cascade.detect.options.DetectOptions` through :func:`detect_options`. :func:`unread_flags`
+lists any flag that no call read: the entry point treats that as a bug, so a flag can never be
+silently ignored (as ``--stride`` once was by ``predict``).
 """
 
 from __future__ import annotations
@@ -15,24 +17,37 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
 from cascade import defaults
-from cascade.detect.options import OPTION_NAMES
+from cascade.detect.options import DetectOptions
+
+if TYPE_CHECKING:
+    from cascade.pipeline import CascadeSettings
 
 #: Parsed names that belong to the command line itself, not to the library.
 CLI_ONLY = frozenset({"command", "run", "json", "_read"})
 
 
 def flags_for(args: argparse.Namespace, function: Callable) -> dict[str, Any]:
-    """The parsed flags named like ``function``'s parameters (and the detector options when it takes
-    ``**detect_options``), ready to pass by keyword; each is marked as read."""
+    """The parsed flags named like ``function``'s parameters (or a settings class's fields), ready to
+    pass by keyword; each is marked as read."""
     parameters = inspect.signature(function).parameters
     names = [name for name in parameters if name in vars(args) and name not in CLI_ONLY]
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        names += [name for name in OPTION_NAMES if name in vars(args) and name not in names]
     vars(args).setdefault("_read", set()).update(names)
     return {name: getattr(args, name) for name in names}
+
+
+def detect_options(args: argparse.Namespace) -> DetectOptions:
+    """The detector's flags as the one object the library passes on (:func:`add_detect_options`)."""
+    return DetectOptions(**flags_for(args, DetectOptions))
+
+
+def cascade_settings(args: argparse.Namespace) -> "CascadeSettings":
+    """The flags of ``predict`` and ``evaluate`` as one :class:`~cascade.pipeline.CascadeSettings`."""
+    from cascade.pipeline import CascadeSettings  # the heads' modules load torch: only when a command runs
+
+    return CascadeSettings(**flags_for(args, CascadeSettings), detect=detect_options(args))
 
 
 def cli_flag(args: argparse.Namespace, name: str) -> Any:
@@ -66,6 +81,14 @@ def add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
 
 def add_split(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--split", choices=defaults.SPLIT_CHOICES, default=default, help="which videos to use (default: %(default)s)")
+
+
+def add_thresholds(parser: argparse.ArgumentParser, default: str) -> None:
+    """--thresholds: which thresholds a command applies (``evaluate`` defaults to the run's file, so that
+    built-in thresholds are never evaluated by accident; ``predict`` falls back to them)."""
+    parser.add_argument("--thresholds", choices=defaults.THRESHOLD_SOURCES, default=default,
+                        help="the run's thresholds.json, else the built-in ones (auto); the file only, which must "
+                             "exist (file); the built-in ones (builtin) (default: %(default)s)")
 
 
 def add_temporal_options(parser: argparse.ArgumentParser, training: bool) -> None:

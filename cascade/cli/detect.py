@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for, show_progress
+from cascade.cli.common import (add_common, add_detect_options, add_split, cli_flag, detect_options, emit, flags_for,
+                                show_progress)
 
 HELP = "run the YOLO detector over every frame of the videos into the run's detections cache (resumable)"
 
@@ -16,6 +17,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from cascade.detect.cache import load_detections
     from cascade.detect.runner import detect_dataset
+    from cascade.scores import group_scores
 
-    emit(args, detect_dataset(**flags_for(args, detect_dataset), progress=show_progress()))
+    report = detect_dataset(**flags_for(args, detect_dataset), options=detect_options(args), progress=show_progress())
+    conf = cli_flag(args, "conf")
+    if report.videos:  # stage 1 stops at the cache; the command shows what the videos score
+        scores = group_scores(load_detections(args.run_dir, report.videos), conf)
+        report.mean_scores, report.scores_conf = scores.mean().round(3).to_dict(), conf
+    emit(args, report)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cascade.cli.common import (add_common, add_detect_options, add_split, add_temporal_options, emit, flags_for,
-                                show_progress)
-from cascade.defaults import THRESHOLD_SOURCES
+from cascade.cli.common import (add_common, add_detect_options, add_split, add_temporal_options, add_thresholds,
+                                cascade_settings, emit, flags_for, show_progress)
 
 HELP = "score the cascade on labelled videos (challenge P/R/F1, actor-stage and per-head tables; CSVs in RUN/evaluate)"
 
@@ -14,9 +13,7 @@ HELP = "score the cascade on labelled videos (challenge P/R/F1, actor-stage and 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
     add_split(parser, "test")
-    parser.add_argument("--thresholds", choices=THRESHOLD_SOURCES, default="file",
-                        help="the run's thresholds.json (file), it or the built-in ones (auto), or the built-in "
-                             "ones (builtin) (default: %(default)s)")
+    add_thresholds(parser, "file")
     add_temporal_options(parser, training=False)
     add_detect_options(parser, conf=False)
 
@@ -24,4 +21,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from cascade.evaluation import evaluate
 
-    emit(args, evaluate(**flags_for(args, evaluate), progress=show_progress()))
+    emit(args, evaluate(**flags_for(args, evaluate), settings=cascade_settings(args), progress=show_progress()))

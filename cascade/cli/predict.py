@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 from cascade import defaults
-from cascade.cli.common import (add_common, add_detect_options, add_temporal_options, cli_flag, flags_for,
-                                results_stream, show_progress)
+from cascade.cli.common import (add_common, add_detect_options, add_temporal_options, add_thresholds, cascade_settings,
+                                cli_flag, flags_for, results_stream, show_progress)
 
 HELP = ("say which actors do which actions in videos (files or folders); uses RUN/thresholds.json, else the "
         "built-in thresholds, and the heads in RUN/heads")
@@ -43,9 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="frames the heads look at, e.g. 12,40 (default: --head-frames evenly spaced frames)")
     parser.add_argument("--head-frames", type=int, default=defaults.HEAD_FRAMES,
                         help="how many evenly spaced frames the heads look at (default: %(default)s)")
-    parser.add_argument("--thresholds", choices=defaults.THRESHOLD_SOURCES, default=defaults.THRESHOLDS,
-                        help="the run's thresholds.json, else the built-in ones (auto); the file only (file); "
-                             "the built-in ones (builtin) (default: %(default)s)")
+    add_thresholds(parser, defaults.THRESHOLDS)
     add_temporal_options(parser, training=False)
     add_detect_options(parser, conf=False)
 
@@ -55,7 +53,7 @@ def run(args: argparse.Namespace) -> None:
     from cascade.fileio import write_text_atomic
     from cascade.pipeline import Cascade
 
-    cascade = Cascade.from_run_dir(**flags_for(args, Cascade.from_run_dir))
+    cascade = Cascade.from_run_dir(**flags_for(args, Cascade.from_run_dir), settings=cascade_settings(args))
     results = cascade.predict_many(**flags_for(args, cascade.predict_many), progress=show_progress())
     lines = [json.dumps(result.to_json()) for result in results]
     output = cli_flag(args, "output")

@@ -30,6 +30,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from cascade.models.training import train_head
+    from cascade.heads.training import train_head
 
     emit(args, train_head(**flags_for(args, train_head), progress=show_progress()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cascade import defaults
-from cascade.cli.common import add_common, add_detect_options, add_split, emit, flags_for, show_progress
+from cascade.cli.common import add_common, add_detect_options, add_split, detect_options, emit, flags_for, show_progress
 
 HELP = ("tune per-actor presence thresholds (margin search by default, the seed's PSO as an option), compare and "
         "optionally cross-validate the methods; writes RUN/thresholds.json and a report")
@@ -52,4 +52,4 @@ def run(args: argparse.Namespace) -> None:
     flags = flags_for(args, tune_thresholds)
     if flags["rules"] is not None:
         flags["rules"] = tuple(rule for rule in flags["rules"] if rule != "none")
-    emit(args, tune_thresholds(**flags, progress=show_progress()))
+    emit(args, tune_thresholds(**flags, options=detect_options(args), progress=show_progress()))

@@ -33,7 +33,7 @@ import pandas as pd
 
 from cascade import defaults
 from cascade.data.frames import declared_frame_count, evenly_spaced
-from cascade.data.release import FRAME_COLUMNS, Dataset, select_split
+from cascade.data.base import FRAME_COLUMNS, Dataset, select_split
 from cascade.data.splits import record_split, stratified_split
 from cascade.errors import CascadeError
 from cascade.labels import groups_of_pairs, parse_pair

@@ -1,85 +1,23 @@
-"""Labelled data as the cascade sees it: an A2D release, or a user's own CSV of videos or clips.
-
-Both sources produce the same two tables:
-
-* **labelled frames** - one row per annotated frame: ``video``, ``path`` (the video file),
-  ``frame`` (1-based), ``pairs`` (tuple of valid pair ids present), ``boxes`` (N x 4 array, one row
-  per instance, aligned with ``instance_pairs``) and ``split``;
-* **labelled videos** - one row per video: ``video``, ``path``, ``split``, ``groups`` (frozenset
-  of group names present over its annotated frames).
-
-A CSV without a ``frame`` column holds clip-level labels (:mod:`cascade.data.clips`).
-
-An A2D release root holds ``videoset.csv``, ``clips320H/<id>.mp4`` and
-``Annotations/mat/<id>/<frame:05d>.mat``. A user CSV has a header with ``video`` (path, relative to
-the CSV), ``frame`` and ``labels`` (pairs as ``dog-running`` or ``77``, separated by ``;``; empty
-for a frame with no actor) and optionally ``split`` (train/test; default train) and ``boxes``
-(``x1 y1 x2 y2`` per label, separated by ``;``).
+"""An A2D release root: ``videoset.csv``, ``clips320H/<id>.mp4`` and
+``Annotations/mat/<id>/<frame:05d>.mat``, read as labelled frames (:mod:`cascade.data.base`).
 
 Example::
 
-    data = open_dataset("A2D")            # or open_dataset("my_videos.csv"), open_dataset("clips.csv", seed=0)
+    data = A2DRelease("A2D")
     frames = data.labelled_frames("train")
-    videos = data.labelled_videos("test")
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from cascade.data.annotations import read_annotation
+from cascade.data.base import FRAME_COLUMNS, Dataset
 from cascade.data.videoset import read_videoset
-from cascade import defaults
-from cascade.defaults import SPLIT_CHOICES
 from cascade.errors import CascadeError
-from cascade.labels import groups_of_pairs, parse_pair
-
-
-
-@dataclass
-class Dataset:
-    """Labelled frames from any source; videos are derived from frames."""
-
-    source: Path
-    frames: pd.DataFrame = field(repr=False)
-    clip_level = False  # labels per annotated frame; clip-level datasets label whole videos
-
-    def labelled_frames(self, split: str = "all") -> pd.DataFrame:
-        """Annotated frames of a split ('train', 'test' or 'all')."""
-        return select_split(self.frames, split, self.source)
-
-    def labelled_videos(self, split: str = "all") -> pd.DataFrame:
-        """One row per video with the set of groups present in its annotated frames."""
-        frames = self.labelled_frames(split)
-        grouped = frames.groupby("video", sort=True)
-        return pd.DataFrame(
-            {
-                "video": list(grouped.groups),
-                "path": grouped.path.first().to_numpy(),
-                "split": grouped.split.first().to_numpy(),
-                "groups": [frozenset().union(*map(groups_of_pairs, pairs)) for _, pairs in grouped.pairs],
-            }
-        )
-
-    def video_paths(self, split: str = "all") -> dict[str, Path]:
-        """Video id -> file, for every labelled video of the split."""
-        videos = self.labelled_videos(split)
-        return dict(zip(videos.video, map(Path, videos.path)))
-
-
-def select_split(table: pd.DataFrame, split: str, source: Path) -> pd.DataFrame:
-    """The rows of a split (``all``: every row); an empty split is an error naming the source."""
-    if split not in SPLIT_CHOICES:
-        raise CascadeError(f"unknown split {split!r}; valid: {', '.join(SPLIT_CHOICES)}")
-    chosen = table if split == "all" else table[table.split == split]
-    if chosen.empty:
-        raise CascadeError(f"{source}: nothing labelled in split {split!r}")
-    return chosen.reset_index(drop=True)
 
 
 class A2DRelease(Dataset):
@@ -118,72 +56,3 @@ class A2DRelease(Dataset):
                      valid.pairs, valid.boxes, split)
                 )
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
-
-
-FRAME_COLUMNS = ["video", "path", "frame", "pairs", "instance_pairs", "boxes", "split"]
-
-
-class CSVDataset(Dataset):
-    """A user's own labelled frames listed in a CSV (see the module docstring for the columns)."""
-
-    def __init__(self, csv_path: str | Path, table: pd.DataFrame) -> None:
-        csv_path = Path(csv_path)
-        self.source = csv_path
-        self.frames = pd.DataFrame(
-            [_csv_row(csv_path, line, row) for line, row in enumerate(table.to_dict("records"), start=2)],
-            columns=FRAME_COLUMNS,
-        )
-
-
-def _csv_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:
-    where = f"{csv_path}:{line}"
-    path = Path(row["video"])
-    path = path if path.is_absolute() else csv_path.parent / path
-    try:
-        frame = int(row["frame"])
-        pairs = [parse_pair(p) for p in row["labels"].split(";") if p.strip()]
-    except (ValueError, CascadeError) as exc:
-        raise CascadeError(f"{where}: {exc}") from None
-    boxes = np.full((len(pairs), 4), np.nan)
-    if row.get("boxes", "").strip():
-        parts = [b.split() for b in row["boxes"].split(";")]
-        if len(parts) != len(pairs) or any(len(p) != 4 for p in parts):
-            raise CascadeError(f"{where}: boxes must give 'x1 y1 x2 y2' for each label, separated by ';'")
-        boxes = np.asarray(parts, dtype=float)
-    split = row.get("split", "").strip() or "train"
-    if split not in ("train", "test"):
-        raise CascadeError(f"{where}: split must be train or test, found {split!r}")
-    return (path.stem, str(path), frame, tuple(sorted(set(pairs))), np.asarray(pairs, dtype=np.int64), boxes, split)
-
-
-def open_dataset(data: str | Path | Dataset, seed: int = defaults.SEED, run_dir: str | Path | None = None) -> Dataset:
-    """An A2D release root (folder) or a user's labels CSV (file; per frame with a ``frame`` column,
-    else per clip); an opened dataset is returned as it is. ``seed`` and ``run_dir`` serve a clip CSV
-    without a ``split`` column: its split is made with ``seed`` and recorded in ``run_dir``."""
-    if isinstance(data, Dataset):
-        return data
-    data = Path(data)
-    if data.suffix.lower() != ".csv":
-        return A2DRelease(data)
-    table = _read_csv(data)
-    if "frame" in table.columns:
-        missing = {"video", "labels"} - set(table.columns)
-        if missing:
-            raise CascadeError(f"{data}: missing column(s) {', '.join(sorted(missing))}; need video, frame, labels")
-        return CSVDataset(data, table)
-    from cascade.data.clips import ClipDataset
-
-    missing = {"video", "labels"} - set(table.columns)
-    if missing:
-        raise CascadeError(f"{data}: missing column(s) {', '.join(sorted(missing))}; need video and labels "
-                           "(and frame, for labels of single frames)")
-    return ClipDataset(data, table, seed=seed, run_dir=run_dir)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise CascadeError(f"{path}: labels CSV not found")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CascadeError(f"{path}: not a readable CSV ({exc})") from None

@@ -56,6 +56,14 @@ def stratified_split(videos: pd.DataFrame, test_fraction: float, seed: int) -> d
     return sides
 
 
+def validation_videos(videos: pd.DataFrame, fraction: float, seed: int) -> set[str]:
+    """The videos :func:`stratified_split` holds out as ``fraction`` of them (none for 0): the
+    validation videos that choose a head's best epoch, drawn by the same rule as every other split."""
+    if fraction == 0:
+        return set()
+    return {video for video, side in stratified_split(videos, fraction, seed).items() if side == "test"}
+
+
 def cv_folds(videos: pd.DataFrame, k: int, seed: int) -> list[np.ndarray]:
     """``k`` disjoint folds of video ids covering every video; each stratum is dealt round-robin
     (continuing where the last stratum stopped), so fold sizes differ by at most one."""

@@ -1,8 +1,8 @@
 """``videoset.csv``: the A2D listing of videos, their frame counts and train/test split.
 
 The file has no header; its nine columns are documented in the A2D release and named here once.
-Split 0 is train and 1 is test. Our validation videos are a seeded, stratified (by primary label)
-share of train, so the same seed always holds out the same videos.
+Split 0 is train and 1 is test. Our validation videos are a seeded, stratified share of train
+(:func:`cascade.data.splits.validation_videos`), so the same seed always holds out the same videos.
 
 Example::
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from cascade.errors import CascadeError
@@ -65,19 +64,3 @@ def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple:
     except ValueError:
         raise CascadeError(f"{where}: label must be an actor-action id, found {label!r}") from None
     return (video, label_id, start, end, height, width, frames, annotated, SPLITS[split])
-
-
-def validation_videos(videos: pd.DataFrame, fraction: float, seed: int) -> set[str]:
-    """A seeded choice of ``fraction`` of the train videos, stratified by primary label.
-
-    Each label keeps at least one training video; labels with a single video stay in training.
-    """
-    rng = np.random.default_rng(seed)
-    held: set[str] = set()
-    train = videos[videos.split == "train"].sort_values("video")
-    for _, members in train.groupby("label", sort=True):
-        ids = members.video.to_numpy()
-        count = min(len(ids) - 1, int(round(fraction * len(ids))))
-        if count > 0:
-            held.update(rng.choice(ids, size=count, replace=False).tolist())
-    return held

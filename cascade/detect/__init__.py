@@ -3,8 +3,11 @@
 - :mod:`~cascade.detect.cache`: ``RUN/detections.parquet``, its schema, reading and atomic merging
   (pandas and pyarrow only: reading detections never imports torch);
 - :mod:`~cascade.detect.options`: the detector options every detecting command shares;
+- :mod:`~cascade.detect.detector`: loading the Ultralytics YOLO model and running it on batches;
+- :mod:`~cascade.detect.decoding`: decoding videos into chunks of frames for the detector;
 - :mod:`~cascade.detect.engine`: batches of frames across videos through the detector;
 - :mod:`~cascade.detect.local`: decoding workers, commits and progress on this machine;
+- :mod:`~cascade.detect.ray_runner`: shards of videos on a Ray cluster;
 - :mod:`~cascade.detect.runner`: what to detect, and which runner does it;
 - :mod:`~cascade.detect.report`: what a run did.
 
@@ -12,8 +15,8 @@ The public names are importable from here; each loads its module on first use.
 
 Example::
 
-    from cascade.detect import detect_videos, load_detections
-    detect_videos({"clip": "clip.mp4"}, "runs", weights="yolo11n.pt")
+    from cascade.detect import DetectOptions, detect_videos, load_detections
+    detect_videos({"clip": "clip.mp4"}, "runs", DetectOptions(weights="yolo11n.pt"))
     detections = load_detections("runs")
 """
 
@@ -25,7 +28,7 @@ from typing import Any
 _HOMES = {
     "CACHE_NAME": "cache", "NO_BOX": "cache", "SCHEMA": "cache", "DetectionCache": "cache",
     "load_detections": "cache", "empty_detections": "cache",
-    "DetectOptions": "options", "OPTION_NAMES": "options",
+    "DetectOptions": "options",
     "DetectReport": "report",
     "detect_videos": "runner", "detect_dataset": "runner",
 }

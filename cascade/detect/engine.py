@@ -26,9 +26,9 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from cascade.data.decoding import Chunk
+from cascade.detect.decoding import Chunk
 from cascade.detect.cache import NO_BOX, SCHEMA
-from cascade.models.detector import Detector
+from cascade.detect.detector import Detector
 
 log = logging.getLogger(__name__)
 

@@ -15,15 +15,15 @@ import pyarrow as pa
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from cascade.data.decoding import DecodedChunks
+from cascade.detect.decoding import DecodedChunks
 from cascade.data.frames import declared_frame_count
 from cascade.detect.cache import DetectionCache
 from cascade.detect.engine import BatchEngine
 from cascade.detect.options import DetectOptions
 from cascade.detect.report import DetectReport
 from cascade.errors import CascadeError
-from cascade.models.detector import Detector
-from cascade.models.device import select_device
+from cascade.detect.detector import Detector
+from cascade.device import select_device
 from cascade.workers import default_workers, worker_context
 
 

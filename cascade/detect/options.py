@@ -1,18 +1,19 @@
 """The detector's options: one set of names for the library's keyword arguments and the CLI's flags.
 
 Every command that may have to detect first (``detect``, ``tune-thresholds``, ``predict``,
-``evaluate``) takes exactly these, and the CLI builds them from its flags by name, so a flag can
-not be left out of one command or ignored by another. Defaults live in :mod:`cascade.defaults`.
+``evaluate``) takes exactly these: the CLI builds one object from its flags by name, once, so a flag
+can not be left out of one command or ignored by another, and the library passes that object on as
+it is (to Ray workers too). Defaults live in :mod:`cascade.defaults`.
 
 Example::
 
     options = DetectOptions(weights="yolo11n.pt", stride=5)
-    detect_videos(videos, "runs", **options.to_kwargs())
+    detect_videos(videos, "runs", options)
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 from cascade import defaults
 from cascade.errors import CascadeError
@@ -49,10 +50,3 @@ class DetectOptions:
     def batch_for(self, device_type: str) -> int:
         """Frames per forward pass: the given batch, else the default for the device type."""
         return self.batch or defaults.DETECT_BATCH["cuda" if device_type == "cuda" else "cpu"]
-
-    def to_kwargs(self) -> dict:
-        return asdict(self)
-
-
-#: The keyword names, in flag order.
-OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DetectOptions))

@@ -22,7 +22,7 @@ cluster has GPUs), else per ``--ray-cpus-per-worker`` CPUs (default 1).
 
 Example::
 
-    detect_videos(videos, "runs", ray="local", ray_cpus_per_worker=1)
+    detect_videos(videos, "runs", DetectOptions(ray="local", ray_cpus_per_worker=1))
     # cascade detect --data A2D --run-dir /shared/runs --ray auto
 """
 
@@ -58,10 +58,10 @@ FORWARDED_ENV = ("YOLO_OFFLINE", "CASCADE_WEIGHTS")  # given to the workers when
 class ShardWorker:
     """A Ray actor: one detector, loaded once, detecting shard after shard."""
 
-    def __init__(self, options: dict, device: str) -> None:
-        from cascade.models.detector import Detector
+    def __init__(self, options: DetectOptions, device: str) -> None:
+        from cascade.detect.detector import Detector
 
-        self.options = DetectOptions(**options)
+        self.options = options
         self.detector = Detector(self.options.weights, imgsz=self.options.imgsz, device=device)
 
     def settings(self) -> dict:
@@ -142,7 +142,7 @@ def _run(ray, todo, cache, options, frame_counts, commit_every, progress, report
                            f"{resources.get('GPU', 0):g} GPUs, too few for one worker of {cpus:g} CPUs and {gpus:g} GPUs")
     shards = _shards(todo, slots)
     workers_inside = options.workers if options.workers is not None else max(0, int(cpus) - 1)
-    worker_options = replace(options, workers=workers_inside, ray=None).to_kwargs()
+    worker_options = replace(options, workers=workers_inside, ray=None)
     actor = ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)(ShardWorker)
     workers = [actor.remote(worker_options, "cuda" if gpus else "cpu") for _ in range(min(slots, len(shards)))]
     run_dir = str(cache.path.parent.resolve())

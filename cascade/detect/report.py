@@ -16,7 +16,8 @@ class DetectReport:
     frames: int = 0
     seconds: float = 0.0
     failed: dict[str, str] = field(default_factory=dict)
-    mean_scores: dict[str, float] = field(default_factory=dict)  # mean actor score per group, at scores_conf
+    videos: list[str] = field(default_factory=list)  # the videos asked for that are now in the cache
+    mean_scores: dict[str, float] = field(default_factory=dict)  # set by `cascade detect`: mean score per group
     scores_conf: float | None = None
 
     @property

@@ -21,6 +21,7 @@ import pandas as pd
 from cascade import defaults
 from cascade.data import open_dataset
 from cascade.detect.cache import load_detections
+from cascade.detect.options import DetectOptions
 from cascade.detect.runner import detect_dataset
 from cascade.errors import CascadeError
 from cascade.labels import GROUP_NAMES
@@ -88,12 +89,12 @@ def tune_thresholds(
     restarts: int = defaults.PSO_RESTARTS,
     seed: int = defaults.SEED,
     conf: float = defaults.DETECT_CONF,
+    options: DetectOptions = DetectOptions(),
     progress: bool = True,
-    **detect_options,
 ) -> TuningReport:
     """Tune the per-group thresholds on the labelled videos of ``split`` and save them.
 
-    Detects what the cache lacks (``detect_options`` as for ``cascade detect``), scores each video at
+    Detects what the cache lacks (``options`` as for ``cascade detect``), scores each video at
     detection confidence ``conf``, scores every method on those videos, cross-validates them over
     ``cv`` folds when asked, and saves the thresholds of ``method`` (``bounds`` and ``rules``
     default to the method's own) to ``RUN/thresholds.json``, with the report in ``RUN/thresholds/``.
@@ -101,7 +102,7 @@ def tune_thresholds(
     find_method(method)
     run_dir = Path(run_dir)
     dataset = open_dataset(data, seed, run_dir)
-    detected = detect_dataset(dataset, run_dir, split, conf, progress=progress, **detect_options)
+    detected = detect_dataset(dataset, run_dir, split, options, seed=seed, progress=progress)
     scores, truth = labelled_scores(dataset, split, run_dir, conf)
     values = scores.to_numpy()
     options = {"fitness": fitness, "particles": particles, "iters": iters, "restarts": restarts}

@@ -37,7 +37,7 @@ import torchvision
 from cascade import defaults
 from cascade.errors import CascadeError
 from cascade.labels import COCO_CLASSES
-from cascade.models.device import select_device
+from cascade.device import select_device
 
 log = logging.getLogger(__name__)
 

@@ -40,13 +40,14 @@ from tqdm import tqdm
 from cascade import defaults
 from cascade.data import open_dataset
 from cascade.data.frames import read_frames
-from cascade.data.videoset import validation_videos
+from cascade.data.splits import validation_videos
 from cascade.errors import CascadeError
 from cascade.labels import Group, group as find_group
 from cascade.metrics import sample_prf
-from cascade.models.device import select_device
-from cascade.models.heads import build_head, head_meta, head_path, head_window, predict_batches, save_head
-from cascade.models.inputs import Window, frames_needed, head_sample, normalise, same_actor
+from cascade.device import select_device
+from cascade.heads.checkpoint import head_meta, head_path, save_head
+from cascade.heads.inputs import HeadInput, Window, frames_needed, head_sample, head_window, normalise, same_actor
+from cascade.heads.model import build_head, predict_batches
 from cascade.workers import available_cores
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool
 def actor_boxes(annotated: dict[int, list[np.ndarray]], key: int, box: np.ndarray,
                 window: Window | None) -> dict[int, np.ndarray]:
     """The instance's box by frame: ``box`` in its key frame and, in each annotated frame of its window,
-    the group's box that overlaps ``box`` most (:func:`~cascade.models.inputs.same_actor`)."""
+    the group's box that overlaps ``box`` most (:func:`~cascade.heads.inputs.same_actor`)."""
     boxes = {key: box}
     for number in window.around(key) if window else []:
         match = same_actor(box, annotated.get(number, [])) if number != key else None
@@ -199,11 +200,11 @@ def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch
 
 
 def split_frames(dataset, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train frames and held-out validation frames (whole videos, stratified by first label)."""
+    """Train frames and held-out validation frames (whole videos, stratified by their rarest group)."""
+    if not 0 <= val_fraction < 1:
+        raise CascadeError(f"--val-fraction must be at least 0 and below 1, got {val_fraction}")
     frames = dataset.labelled_frames("train")
-    first_label = frames.groupby("video").pairs.first().map(lambda p: p[0] if p else 0)
-    held = validation_videos(pd.DataFrame({"video": first_label.index, "label": first_label.to_numpy(),
-                                           "split": "train"}), val_fraction, seed)
+    held = validation_videos(dataset.labelled_videos("train"), val_fraction, seed)
     is_val = frames.video.isin(held)
     return frames[~is_val].reset_index(drop=True), frames[is_val].reset_index(drop=True)
 
@@ -294,7 +295,7 @@ def train_head(
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
     report.best_epoch = best_row["epoch"]
-    meta = head_meta(group, imgsz, crop, defaults.CROP_PAD, init, received, window)
+    meta = head_meta(group, HeadInput(imgsz, crop, defaults.CROP_PAD, window), init, received)
     meta.update(epoch=report.best_epoch, metrics=best_row)
     save_head(path, model, meta)
     report.seconds, report.decode_seconds = time.monotonic() - start, decode_seconds

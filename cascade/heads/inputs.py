@@ -27,6 +27,9 @@ import numpy as np
 import torch
 from torchvision.ops import box_iou
 
+from cascade import defaults
+from cascade.errors import CascadeError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -62,6 +65,61 @@ class Window:
         """``clip_len`` frame numbers ``clip_stride`` apart, ``key`` at index ``clip_len // 2``, none before
         frame 1 (the video's end is clamped by :func:`head_sample`, which knows the decoded frames)."""
         return [max(1, key + self.clip_stride * (k - self.clip_len // 2)) for k in range(self.clip_len)]
+
+
+def check_window(temporal: str | None, clip_len: int | None, clip_stride: int | None) -> None:
+    """One line for temporal settings that cannot work (None: not given)."""
+    if temporal is not None and temporal not in defaults.TEMPORAL_CHOICES:
+        raise CascadeError(f"unknown --temporal {temporal!r}; valid: {', '.join(defaults.TEMPORAL_CHOICES)}")
+    if any(value is not None and value < 1 for value in (clip_len, clip_stride)):
+        raise CascadeError(f"--clip-len and --clip-stride must be at least 1, got {clip_len} and {clip_stride}")
+
+
+def head_window(temporal: str, clip_len: int, clip_stride: int) -> Window | None:
+    """The window a head with these settings sees: None for a single-frame head, whose clip settings
+    are then unused."""
+    check_window(temporal, clip_len, clip_stride)
+    return None if temporal == "none" else Window(clip_len, clip_stride)
+
+
+def window_settings(window: Window | None) -> dict:
+    """The settings a checkpoint records for its window: a single-frame head sees one frame."""
+    if window is None:
+        return {"temporal": "none", "clip_len": 1, "clip_stride": 1}
+    return {"temporal": "tsm", "clip_len": window.clip_len, "clip_stride": window.clip_stride}
+
+
+@dataclass(frozen=True)
+class HeadInput:
+    """A head's input recipe: the square size, whether it sees the actor's padded box (``crop``,
+    padded by ``crop_pad`` of the box per side) or the whole frame, and its window of frames (None:
+    one frame). Training writes it into the checkpoint and prediction reads it back, so a head is
+    always fed what it was trained on (as MMAction2 rebuilds a model's test pipeline from its config)."""
+
+    imgsz: int = defaults.HEAD_IMGSZ
+    crop: bool = defaults.CROP
+    crop_pad: float = defaults.CROP_PAD
+    window: Window | None = None
+
+    def to_meta(self) -> dict:
+        """The checkpoint's entries for this recipe (plain types)."""
+        return {"imgsz": int(self.imgsz), "crop": bool(self.crop), "crop_pad": float(self.crop_pad),
+                **window_settings(self.window)}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "HeadInput":
+        """The recipe a checkpoint records; checkpoints saved before temporal heads existed have no
+        ``temporal`` entry and are single-frame heads."""
+        window = head_window(meta.get("temporal", "none"), int(meta.get("clip_len", 1)), int(meta.get("clip_stride", 1)))
+        return cls(int(meta["imgsz"]), bool(meta["crop"]), float(meta["crop_pad"]), window)
+
+    def frames_needed(self, keys: Iterable[int]) -> list[int]:
+        """Every frame the head needs for these key frames (:func:`frames_needed`)."""
+        return frames_needed(keys, self.window)
+
+    def sample(self, frames: Mapping[int, np.ndarray], key: int, boxes: Mapping[int, np.ndarray]) -> torch.Tensor:
+        """What the head sees for one key frame (:func:`head_sample`); ``boxes`` are ignored without crop."""
+        return head_sample(frames, key, boxes if self.crop else {}, self.imgsz, self.crop_pad, self.window)
 
 
 def frames_needed(keys: Iterable[int], window: Window | None) -> list[int]:

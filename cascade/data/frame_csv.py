@@ -1,0 +1,56 @@
+"""A user's own labelled frames listed in a CSV, read as labelled frames (:mod:`cascade.data.base`).
+
+The CSV has a header with ``video`` (path, relative to the CSV), ``frame`` and ``labels`` (pairs as
+``dog-running`` or ``77``, separated by ``;``; empty for a frame with no actor) and optionally
+``split`` (train/test; default train) and ``boxes`` (``x1 y1 x2 y2`` per label, separated by ``;``).
+A CSV without a ``frame`` column holds clip-level labels (:mod:`cascade.data.clips`).
+
+Example::
+
+    data = open_dataset("my_videos.csv")      # a CSVDataset
+    frames = data.labelled_frames("train")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cascade.data.base import FRAME_COLUMNS, Dataset
+from cascade.errors import CascadeError
+from cascade.labels import parse_pair
+
+
+class CSVDataset(Dataset):
+    """A user's own labelled frames listed in a CSV (see the module docstring for the columns)."""
+
+    def __init__(self, csv_path: str | Path, table: pd.DataFrame) -> None:
+        csv_path = Path(csv_path)
+        self.source = csv_path
+        self.frames = pd.DataFrame(
+            [_csv_row(csv_path, line, row) for line, row in enumerate(table.to_dict("records"), start=2)],
+            columns=FRAME_COLUMNS,
+        )
+
+
+def _csv_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:
+    where = f"{csv_path}:{line}"
+    path = Path(row["video"])
+    path = path if path.is_absolute() else csv_path.parent / path
+    try:
+        frame = int(row["frame"])
+        pairs = [parse_pair(p) for p in row["labels"].split(";") if p.strip()]
+    except (ValueError, CascadeError) as exc:
+        raise CascadeError(f"{where}: {exc}") from None
+    boxes = np.full((len(pairs), 4), np.nan)
+    if row.get("boxes", "").strip():
+        parts = [b.split() for b in row["boxes"].split(";")]
+        if len(parts) != len(pairs) or any(len(p) != 4 for p in parts):
+            raise CascadeError(f"{where}: boxes must give 'x1 y1 x2 y2' for each label, separated by ';'")
+        boxes = np.asarray(parts, dtype=float)
+    split = row.get("split", "").strip() or "train"
+    if split not in ("train", "test"):
+        raise CascadeError(f"{where}: split must be train or test, found {split!r}")
+    return (path.stem, str(path), frame, tuple(sorted(set(pairs))), np.asarray(pairs, dtype=np.int64), boxes, split)

@@ -1,0 +1,109 @@
+"""A head's file: ``RUN/heads/<group>.pt`` holds the weights and what makes them usable and explainable.
+
+The metadata: group, pair ids in output order, the input recipe (:class:`~cascade.heads.inputs.HeadInput`:
+size, crop, window), normalisation, initialisation, training arguments, metrics and code version.
+Loading (``weights_only=True``) checks all of it, and refuses a head trained otherwise than the
+caller expects rather than feed it other inputs. Each head is written atomically and alone: the
+other heads' files are never touched.
+
+Example::
+
+    save_head(head_path("runs", group("dog")), model, head_meta(group("dog"), HeadInput(crop=True), "imagenet", args))
+    model, meta = load_head(head_path("runs", group("dog")), group("dog"))
+    recipe = HeadInput.from_meta(meta)
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cascade import __version__
+from cascade.errors import CascadeError, short_reason
+from cascade.fileio import atomic_path
+from cascade.heads.inputs import IMAGENET_MEAN, IMAGENET_STD, HeadInput, window_settings
+from cascade.heads.model import build_head
+from cascade.labels import Group
+
+HEADS_DIR = "heads"
+
+
+def head_path(run_dir: str | Path, group: Group) -> Path:
+    return Path(run_dir) / HEADS_DIR / f"{group.name}.pt"
+
+
+def head_meta(group: Group, recipe: HeadInput, init: str, args: dict) -> dict:
+    """The metadata every checkpoint carries (plain types only, for weights_only loading). A
+    single-frame head records ``temporal`` none and a window of one frame."""
+    return {
+        "group": group.name,
+        "pairs": list(group.pairs),
+        **recipe.to_meta(),
+        "mean": list(IMAGENET_MEAN),
+        "std": list(IMAGENET_STD),
+        "init": init,
+        "args": args,
+        "cascade_version": __version__,
+        "torch_version": torch.__version__,
+    }
+
+
+def save_head(path: str | Path, model: nn.Module, meta: dict) -> Path:
+    """Write a checkpoint atomically: the other heads' files are never touched."""
+    path = Path(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    plain_meta = json.loads(json.dumps(meta, default=str))  # only plain types load under weights_only
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": state, "meta": plain_meta}, tmp)
+    return path
+
+
+def load_head(path: str | Path, group: Group, device: torch.device | str = "cpu", temporal: str | None = None,
+              clip_len: int | None = None, clip_stride: int | None = None) -> tuple[nn.Module, dict]:
+    """Load and check a head checkpoint for ``group``; any mismatch is a one-line error. ``temporal``,
+    ``clip_len``, ``clip_stride``: what the caller expects the head to have been trained with (None: any)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CascadeError(f"{path}: no {group.name} head; run `cascade train-head --actor {group.name}`")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        meta, state = checkpoint["meta"], checkpoint["state_dict"]
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, KeyError, TypeError) as exc:
+        raise CascadeError(f"{path}: not a cascade head checkpoint ({short_reason(exc)}); train it again") from None
+    if meta.get("group") != group.name:
+        raise CascadeError(
+            f"{path}: holds the {meta.get('group')!r} head, not the {group.name!r} head; "
+            f"train it with `cascade train-head --actor {group.name}`"
+        )
+    if list(meta.get("pairs", [])) != list(group.pairs):
+        raise CascadeError(f"{path}: its outputs {meta.get('pairs')} are not the {group.name} pairs {list(group.pairs)}")
+    recipe = HeadInput.from_meta(meta)
+    _check_expected(path, group, recipe, {"temporal": temporal, "clip_len": clip_len, "clip_stride": clip_stride})
+    with torch.device("meta"):  # no random initialisation to overwrite: loading takes 0.1 s, not 1 s
+        model, _ = build_head(group, "none", recipe.window)
+    try:
+        model.load_state_dict(state, assign=True)
+    except RuntimeError as exc:
+        raise CascadeError(f"{path}: weights do not fit a ResNet-34 {group.name} head ({short_reason(exc)})") from None
+    return model.to(device).eval(), meta
+
+
+def _check_expected(path: Path, group: Group, recipe: HeadInput, expected: dict) -> None:
+    """Refuse a head trained otherwise than the caller's flags say, rather than feed it other inputs."""
+    trained = window_settings(recipe.window)
+    differ = [name for name, value in expected.items() if value is not None and value != trained[name]]
+
+    def flags(values: dict) -> str:
+        return " ".join(f"--{name.replace('_', '-')} {values[name]}" for name in differ)
+
+    if differ:
+        raise CascadeError(
+            f"{path}: this {group.name} head was trained with {flags(trained)}, not {flags(expected)}; "
+            f"leave those flags out to use it as trained, or retrain it with "
+            f"`cascade train-head --actor {group.name} {flags(expected)}`"
+        )
