@@ -75,7 +75,8 @@ def test_missing_root_and_annotations(tmp_path, sample_release):
 def test_user_csv_errors(tmp_path):
     bad = tmp_path / "labels.csv"
     bad.write_text("video,frame,labels\nclip.mp4,3,dog-flying\n")
-    with pytest.raises(CascadeError, match="labels.csv:2: unknown actor-action id 74"):
+    with pytest.raises(CascadeError, match="labels.csv:2: 'dog-flying' is not an A2D actor-action pair; valid "
+                                           "for dog: dog-crawling, "):
         open_dataset(bad)
     bad.write_text("video,frame\nclip.mp4,3\n")
     with pytest.raises(CascadeError, match="missing column"):
