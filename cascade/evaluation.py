@@ -34,6 +34,7 @@ from tqdm import tqdm
 from cascade import defaults
 from cascade.data import open_dataset
 from cascade.data.frames import evenly_spaced, read_frames
+from cascade.detect.report import none_read
 from cascade.fileio import write_text_atomic
 from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, group_of_pair, pair_name
 from cascade.metrics import class_table, indicator, sample_prf
@@ -90,6 +91,8 @@ def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", 
     videos = dataset.labelled_videos(split)
     actor = cascade.scores(dataset.video_paths(split), progress)
     videos = videos[videos.video.isin(actor.scores.index)].reset_index(drop=True)
+    if videos.empty:
+        raise none_read(dataset.source, split, actor.failed)
     samples = _samples(dataset, split, videos, actor, cascade.head_frames)
 
     present = cascade.thresholds_.present(actor.scores.loc[videos.video].to_numpy())
