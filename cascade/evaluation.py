@@ -85,10 +85,10 @@ def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", 
     one. ``temporal``, ``clip_len``, ``clip_stride``: as for :meth:`Cascade.from_run_dir`.
     ``detect_options`` as for ``cascade detect``.
     """
+    dataset = open_dataset(data, seed, run_dir)  # first: --data is what the user named, the run dir follows
+    videos = dataset.labelled_videos(split)
     cascade = Cascade.from_run_dir(run_dir, thresholds=thresholds, temporal=temporal, clip_len=clip_len,
                                    clip_stride=clip_stride, **detect_options)
-    dataset = open_dataset(data, seed, run_dir)
-    videos = dataset.labelled_videos(split)
     actor = cascade.scores(dataset.video_paths(split), progress)
     videos = videos[videos.video.isin(actor.scores.index)].reset_index(drop=True)
     if videos.empty:

@@ -121,6 +121,13 @@ def test_a_run_dir_that_is_a_file_is_bad_input(tmp_path, sample_release, capsys)
     assert code == 2 and err.count("\n") == 1 and f"{blocker}: is a file, not a folder" in err
 
 
+def test_evaluate_checks_the_data_it_is_given_before_the_run_dir(tmp_path, capsys):
+    missing = tmp_path / "nonexistent"
+    code, _, err = _cli(capsys, "evaluate", "--data", missing, "--run-dir", tmp_path / "run")  # no thresholds.json
+    assert code == 2 and err == (f"cascade evaluate: error: {missing}: A2D release root not found; pass --data with "
+                                 "the folder holding videoset.csv\n")
+
+
 def test_labels_whose_videos_cannot_be_read_name_the_first_one_not_the_cache(tmp_path, capsys):
     labels = tmp_path / "missing.csv"
     labels.write_text("video,frame,labels\nnothere.mp4,1,dog-running\n")
