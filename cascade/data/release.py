@@ -25,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -73,12 +74,17 @@ class Dataset:
 
 
 def select_split(table: pd.DataFrame, split: str, source: Path) -> pd.DataFrame:
-    """The rows of a split (``all``: every row); an empty split is an error naming the source."""
+    """The rows of a split (``all``: every row); an empty split is an error naming the source and the
+    splits that do hold labels, so that the fix (another --split, or a split column) is plain."""
     if split not in SPLIT_CHOICES:
         raise CascadeError(f"unknown split {split!r}; valid: {', '.join(SPLIT_CHOICES)}")
+    if table.empty:
+        raise CascadeError(f"{source}: nothing labelled; it needs a row for each labelled frame or clip")
     chosen = table if split == "all" else table[table.split == split]
     if chosen.empty:
-        raise CascadeError(f"{source}: nothing labelled in split {split!r}")
+        held = " and ".join(sorted(set(table.split)))
+        raise CascadeError(f"{source}: nothing labelled in split {split!r}, only in {held}; pass --split all "
+                           f"(or {held}), or put some videos in split {split}")
     return chosen.reset_index(drop=True)
 
 
@@ -137,19 +143,26 @@ class CSVDataset(Dataset):
 
 def _csv_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:
     where = f"{csv_path}:{line}"
+    if not row["video"].strip():
+        raise CascadeError(f"{where}: empty video path")
     path = Path(row["video"])
     path = path if path.is_absolute() else csv_path.parent / path
+    frame = int(row["frame"]) if row["frame"].strip().isdigit() else 0
+    if frame < 1:
+        raise CascadeError(f"{where}: frame must be a whole number from 1 (the first frame), found {row['frame']!r}")
     try:
-        frame = int(row["frame"])
         pairs = [parse_pair(p) for p in row["labels"].split(";") if p.strip()]
-    except (ValueError, CascadeError) as exc:
+    except CascadeError as exc:
         raise CascadeError(f"{where}: {exc}") from None
     boxes = np.full((len(pairs), 4), np.nan)
     if row.get("boxes", "").strip():
-        parts = [b.split() for b in row["boxes"].split(";")]
-        if len(parts) != len(pairs) or any(len(p) != 4 for p in parts):
-            raise CascadeError(f"{where}: boxes must give 'x1 y1 x2 y2' for each label, separated by ';'")
-        boxes = np.asarray(parts, dtype=float)
+        try:
+            boxes = np.asarray([b.split() for b in row["boxes"].split(";")], dtype=float)
+        except ValueError:  # a word, or boxes of unequal length
+            boxes = None
+        if boxes is None or boxes.shape != (len(pairs), 4):
+            raise CascadeError(f"{where}: boxes must give 4 numbers 'x1 y1 x2 y2' for each label, separated by "
+                               f"';', found {row['boxes']!r}")
     split = row.get("split", "").strip() or "train"
     if split not in ("train", "test"):
         raise CascadeError(f"{where}: split must be train or test, found {split!r}")
@@ -164,6 +177,9 @@ def open_dataset(data: str | Path | Dataset, seed: int = defaults.SEED, run_dir:
         return data
     data = Path(data)
     if data.suffix.lower() != ".csv":
+        if data.is_file():  # a video, say: "release root not found" would send the user looking for a folder
+            raise CascadeError(f"{data}: --data takes a labels CSV (a .csv file) or an A2D release folder, "
+                               "not this file")
         return A2DRelease(data)
     table = _read_csv(data)
     if "frame" in table.columns:
@@ -181,9 +197,21 @@ def open_dataset(data: str | Path | Dataset, seed: int = defaults.SEED, run_dir:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    """The CSV as strings; what pandas cannot read is said in terms of the file (its own messages name
+    its tokenizer and end in a newline)."""
     if not path.is_file():
         raise CascadeError(f"{path}: labels CSV not found")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CascadeError(f"{path}: not a readable CSV ({exc})") from None
+    except pd.errors.EmptyDataError:
+        raise CascadeError(f"{path}: empty; its first line names the columns: video,frame,labels (video,labels "
+                           "for whole clips)") from None
+    except UnicodeDecodeError:
+        raise CascadeError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except pd.errors.ParserError as exc:
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if ragged is None:
+            raise CascadeError(f"{path}: not a readable CSV ({str(exc).strip().splitlines()[0]})") from None
+        expected, line, saw = ragged.groups()
+        raise CascadeError(f"{path}:{line}: {saw} fields, but the header names {expected}; put double quotes "
+                           "around a field that holds a comma") from None
