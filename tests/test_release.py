@@ -128,6 +128,8 @@ def test_cli_sample_release_refuses_to_overwrite(tmp_path, capsys):
     assert main(["sample-release", str(root), "--clips", str(CLIPS)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already holds a release" in err
+    assert main(["sample-release", str(root), "--clips", str(CLIPS), "--overwrite", "--frames-per-video", "2"]) == 2
+    assert capsys.readouterr().err == "cascade sample-release: error: --frames-per-video must be at least 3, got 2\n"
     assert (root / "videoset.csv").read_bytes() == before
 
 
