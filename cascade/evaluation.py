@@ -34,6 +34,7 @@ from tqdm import tqdm
 from cascade import defaults
 from cascade.data import open_dataset
 from cascade.data.frames import evenly_spaced, read_frames
+from cascade.detect.report import none_read
 from cascade.fileio import write_text_atomic
 from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, group_of_pair, pair_name
 from cascade.metrics import class_table, indicator, sample_prf
@@ -86,11 +87,13 @@ def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", 
     what the cache lacks; tables are returned and written as CSV. ``seed``: the split of clip-level
     labels without one.
     """
-    cascade = Cascade.from_run_dir(run_dir, settings)
-    dataset = open_dataset(data, seed, run_dir)
+    dataset = open_dataset(data, seed, run_dir)  # first: --data is what the user named, the run dir follows
     videos = dataset.labelled_videos(split)
+    cascade = Cascade.from_run_dir(run_dir, settings)
     actor = cascade.scores(dataset.video_paths(split), progress)
     videos = videos[videos.video.isin(actor.scores.index)].reset_index(drop=True)
+    if videos.empty:
+        raise none_read(dataset.source, split, actor.failed)
     samples = _samples(dataset, split, videos, actor, settings.head_frames)
 
     present = cascade.thresholds_.present(actor.scores.loc[videos.video].to_numpy())

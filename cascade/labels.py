@@ -93,8 +93,14 @@ def action_id(name: str) -> int:
 
 
 def pair_id(actor: str, action: str) -> int:
-    """The id of a valid actor-action pair; an invalid combination is an error."""
-    return check_pair(actor_id(actor) * 10 + action_id(action))
+    """The id of a valid actor-action pair. An invalid combination of known names is an error that
+    lists the actor's pairs by name: whoever wrote ``dog-flying`` writes names, not ids."""
+    pair = actor_id(actor) * 10 + action_id(action)
+    if pair not in VALID_PAIRS:
+        own = [pair_name(p) for p in VALID_PAIRS if p // 10 == pair // 10]
+        raise CascadeError(f"{actor + '-' + action!r} is not an A2D actor-action pair; "
+                           f"valid for {actor}: {', '.join(own)}")
+    return pair
 
 
 def check_pair(pair: int) -> int:

@@ -80,19 +80,28 @@ def test_checkpoints_that_do_not_fit_are_refused_with_one_line(tmp_path):
     with pytest.raises(CascadeError, match="holds the 'cat' head, not the 'dog' head"):
         load_head(cat, group("dog"))
     garbage = tmp_path / "dog.pt"
-    garbage.write_bytes(b"not a checkpoint")
-    with pytest.raises(CascadeError, match="not a cascade head checkpoint"):
-        load_head(garbage, group("dog"))
+    not_ours = (f"{garbage}: not a cascade head checkpoint (train-head writes tensors and plain data under 'meta' and "
+                "'state_dict'); move it away, or replace it with `cascade train-head --actor dog`")
+    # not a PyTorch file; one of another's objects (PyTorch's refusal of it is pages about its own loader); a
+    # PyTorch file of tensors without our metadata
+    for write in (lambda: garbage.write_bytes(b"not a checkpoint"), lambda: torch.save(torch.nn.Linear(2, 7), garbage),
+                  lambda: torch.save({"fc.weight": torch.zeros(7, 512)}, garbage)):
+        write()
+        with pytest.raises(CascadeError) as caught:
+            load_head(garbage, group("dog"))
+        assert str(caught.value) == not_ours
     checkpoint = torch.load(constant_head(tmp_path / "b", "dog", 77), weights_only=True)
     wrong_pairs = {**checkpoint, "meta": {**checkpoint["meta"], "pairs": [72, 73]}}
     torch.save(wrong_pairs, tmp_path / "pairs.pt")
-    with pytest.raises(CascadeError, match=r"its outputs \[72, 73\] are not the dog pairs"):
+    with pytest.raises(CascadeError, match=r"its outputs \[72, 73\] are not the dog pairs .*; train it again with "):
         load_head(tmp_path / "pairs.pt", group("dog"))
     state = dict(checkpoint["state_dict"])
     state["fc.weight"], state["fc.bias"] = state["fc.weight"][:3], state["fc.bias"][:3]  # 3 outputs, not 7
     torch.save({**checkpoint, "state_dict": state}, tmp_path / "shape.pt")
-    with pytest.raises(CascadeError, match="weights do not fit a ResNet-34 dog head"):
+    with pytest.raises(CascadeError) as caught:
         load_head(tmp_path / "shape.pt", group("dog"))
+    assert str(caught.value) == (f"{tmp_path / 'shape.pt'}: weights do not fit a ResNet-34 dog head (fc.weight is "
+                                 "(3, 512), not (7, 512)); train it again with `cascade train-head --actor dog`")
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -107,6 +116,22 @@ def test_train_head_bad_input(args, needle, sample_release, tmp_path, capsys):
 def test_evaluate_needs_tuned_thresholds(tmp_path, sample_release, capsys):
     code, _, err = run_cli(capsys, "evaluate", "--data", sample_release, "--run-dir", tmp_path / "x")
     assert code == 2 and "no thresholds; run `cascade tune-thresholds` first" in err and err.count("\n") == 1
+
+
+def test_a_head_or_thresholds_file_that_is_not_ours_is_one_line_in_our_words(tmp_path, sample_release, capsys):
+    run = tmp_path / "run"
+    (run / "heads").mkdir(parents=True)
+    torch.save(torch.nn.Linear(2, 7), run / "heads" / "dog.pt")  # someone else's model where the dog head goes
+    evaluate = ["evaluate", "--data", sample_release, "--run-dir", run, "--device", "cpu"]
+    code, _, err = run_cli(capsys, *evaluate, "--thresholds", "builtin")
+    assert code == 2 and err == (f"cascade evaluate: error: {run / 'heads' / 'dog.pt'}: not a cascade head checkpoint "
+                                 "(train-head writes tensors and plain data under 'meta' and 'state_dict'); move it "
+                                 "away, or replace it with `cascade train-head --actor dog`\n")
+    (run / "thresholds.json").write_bytes((run / "heads" / "dog.pt").read_bytes())
+    code, _, err = run_cli(capsys, *evaluate)
+    assert code == 2 and err == (f"cascade evaluate: error: {run / 'thresholds.json'}: not a cascade thresholds file "
+                                 "(not JSON text); run `cascade tune-thresholds` to replace it, or pass --thresholds "
+                                 "builtin\n")
 
 
 def test_predict_an_undecodable_video(trained_run, capsys):

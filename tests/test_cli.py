@@ -112,6 +112,25 @@ def test_a_run_dir_that_is_a_file_is_bad_input(tmp_path, sample_release, capsys)
     assert code == 2 and err.count("\n") == 1 and f"{blocker}: is a file, not a folder" in err
 
 
+def test_evaluate_checks_the_data_it_is_given_before_the_run_dir(tmp_path, capsys):
+    missing = tmp_path / "nonexistent"
+    code, _, err = run_cli(capsys, "evaluate", "--data", missing, "--run-dir", tmp_path / "run")  # no thresholds.json
+    assert code == 2 and err == (f"cascade evaluate: error: {missing}: A2D release root not found; pass --data with "
+                                 "the folder holding videoset.csv\n")
+
+
+def test_labels_whose_videos_cannot_be_read_name_the_first_one_not_the_cache(tmp_path, capsys):
+    labels = tmp_path / "missing.csv"
+    labels.write_text("video,frame,labels\nnothere.mp4,1,dog-running\n")
+    detect = ["--run-dir", tmp_path / "run", "--weights", WEIGHTS, "--device", "cpu", "--workers", "0"]
+    for command in (["tune-thresholds"], ["evaluate", "--split", "train", "--thresholds", "builtin"]):
+        code, _, err = run_cli(capsys, *command, "--data", labels, *detect)
+        errors = [line for line in err.splitlines() if line.startswith(f"cascade {command[0]}: error:")]
+        assert code == 2 and "Traceback" not in err and errors == [
+            f"cascade {command[0]}: error: {labels}: none of the 1 train video(s) it lists could be read; "
+            f"first: {tmp_path / 'nothere.mp4'}: video not found"]
+
+
 def test_detect_json_and_a_corrupt_cache(run_copy, sample_release, capsys):
     code, out, _ = run_cli(capsys, "detect", "--data", sample_release, "--run-dir", run_copy, "--json")
     report = json.loads(out)

@@ -52,7 +52,8 @@ def test_paths_are_relative_to_the_csv_and_extra_columns_are_ignored(tmp_path):
 
 
 @pytest.mark.parametrize("row, needle", [
-    ("a.mp4,dog-flying,", "clips.csv:3: unknown actor-action id 74"),
+    ("a.mp4,dog-flying,", "clips.csv:3: 'dog-flying' is not an A2D actor-action pair; valid for dog: "),
+    ("a.mp4,74,", "clips.csv:3: unknown actor-action id 74; valid: 11, 12"),
     ("a.mp4,walking,", "clips.csv:3: cannot read actor-action label 'walking'"),
     (",dog-running,", "clips.csv:3: empty video path"),
 ])

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from builders import write_cache
+from cascade.cli.main import main
 from cascade.data import open_dataset
 from cascade.data.frames import read_frames
 from cascade.labels import group
@@ -13,7 +14,7 @@ from cascade.heads.inputs import HeadInput
 from cascade.heads.model import build_head, predict_batches
 from cascade.heads.training import decode_samples, instance_table
 from cascade.pipeline import Cascade
-from conftest import on_cpu
+from conftest import CLIPS, on_cpu
 
 
 def _rgb_tensor(image: np.ndarray) -> torch.Tensor:
@@ -58,3 +59,14 @@ def test_prediction_feeds_a_crop_head_the_detected_box(tmp_path, sample_release)
     assert label["pair"] == group("dog").pairs[int(on_crops.argmax())]
     assert label["confidence"] == float(on_crops.max())
     assert not torch.allclose(on_crops, on_wholes)  # the whole frame would have given another answer
+
+
+def test_crop_without_boxes_names_the_labels_and_the_first_unboxed_frame(tmp_path, capsys):
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"video,frame,labels,boxes\n{CLIPS / 'Elhison__dog0.mp4'},5,dog-running,1 2 30 40\n"
+                      f"{CLIPS / 'Elhison__dog1.mp4'},7,dog-running,\n")
+    code = main(["train-head", "--actor", "dog", "--data", str(labels), "--run-dir", str(tmp_path / "run"), "--crop",
+                 "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32"])
+    assert code == 2 and capsys.readouterr().err == (
+        f"cascade train-head: error: {labels}: --crop needs a box for every label, and the dog of Elhison__dog1 "
+        "frame 7 has none; give its row boxes or train without --crop\n")

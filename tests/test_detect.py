@@ -14,7 +14,7 @@ from cascade.data.frames import iter_frames
 from cascade.detect import CACHE_NAME, DetectOptions, NO_BOX, detect_dataset, detect_videos, load_detections
 from cascade.errors import CascadeError
 from cascade.labels import COCO_CLASSES
-from cascade.detect.detector import batched_nms, resolve_weights
+from cascade.detect.detector import Detector, batched_nms, resolve_weights
 from cascade.scores import group_scores
 from conftest import CLIPS, WEIGHTS
 
@@ -118,6 +118,17 @@ def test_missing_weights_say_where_we_looked(monkeypatch):
         resolve_weights(None)
     monkeypatch.delenv("CASCADE_WEIGHTS")
     assert resolve_weights(None) == "yolo11n.pt"
+
+
+def test_weights_of_no_model_format_are_bad_input_in_one_line(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not weights")
+    for weights in (notes, tmp_path):  # Ultralytics' TypeError for these was reported as a bug in cascade
+        with pytest.raises(CascadeError) as caught:
+            Detector(str(weights), device="cpu")
+        assert str(caught.value) == (f"cannot load detector weights {str(weights)!r} (not a model format Ultralytics "
+                                     "reads); pass --weights PATH to a YOLO .pt file or exported model folder (or set "
+                                     "CASCADE_WEIGHTS)")
 
 
 KILLABLE = """

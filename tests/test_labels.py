@@ -36,7 +36,7 @@ def test_adult_and_baby_name_the_person_group():
 
 @pytest.mark.parametrize("call, needle", [
     (lambda: labels.group("horse"), "person, ball, bird, car, cat, dog, adult, baby"),
-    (lambda: labels.pair_id("car", "eating"), "11, 12"),  # car-eating is not a valid pair
+    (lambda: labels.pair_id("car", "eating"), "valid for car: car-flying, car-jumping"),  # not a valid pair
     (lambda: labels.actor_id("robot"), "adult, baby, ball"),
     (lambda: labels.parse_pair("dogrunning"), "dog-running"),
 ])
@@ -54,6 +54,10 @@ ALL_PAIRS = ("11, 12, 13, 15, 16, 17, 18, 19, 21, 22, 26, 28, 29, 34, 35, 36, 39
     (lambda: labels.action_id("sleeping"), "unknown action 'sleeping'; valid: climbing, crawling, eating, flying, "
                                            "jumping, rolling, running, walking, none"),
     (lambda: labels.check_pair(74), f"unknown actor-action id 74; valid: {ALL_PAIRS}"),  # dog-flying
+    # a label written by name is answered by name, with the pairs its actor has
+    (lambda: labels.parse_pair("dog-flying"), "'dog-flying' is not an A2D actor-action pair; valid for dog: "
+                                              "dog-crawling, dog-eating, dog-jumping, dog-rolling, dog-running, "
+                                              "dog-walking, dog-none"),
     (lambda: labels.group("horse"), "unknown actor 'horse'; valid: person, ball, bird, car, cat, dog, adult, baby"),
     (lambda: labels.group_of_actor("person"), "unknown actor 'person'; valid: adult, baby, ball, bird, car, cat, dog"),
     # the first '-' splits actor from action, so the rest is named as the unknown action

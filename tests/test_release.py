@@ -75,11 +75,49 @@ def test_missing_root_and_annotations(tmp_path, sample_release):
 def test_user_csv_errors(tmp_path):
     bad = tmp_path / "labels.csv"
     bad.write_text("video,frame,labels\nclip.mp4,3,dog-flying\n")
-    with pytest.raises(CascadeError, match="labels.csv:2: unknown actor-action id 74"):
+    with pytest.raises(CascadeError, match="labels.csv:2: 'dog-flying' is not an A2D actor-action pair; valid "
+                                           "for dog: dog-crawling, "):
         open_dataset(bad)
     bad.write_text("video,frame\nclip.mp4,3\n")
     with pytest.raises(CascadeError, match="missing column"):
         open_dataset(bad)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("video,frame,labels\nclip.mp4,x,dog-running\n",
+     "{csv}:2: frame must be a whole number from 1 (the first frame), found 'x'"),
+    ("video,frame,labels\n,1,dog-running\n", "{csv}:2: empty video path"),
+    ("video,frame,labels,boxes\nclip.mp4,1,dog-running;cat-none,1 2 3 4\n",
+     "{csv}:2: boxes must give 4 numbers 'x1 y1 x2 y2' for each label, separated by ';', found '1 2 3 4'"),
+    ("video,frame,labels\nclip.mp4,0,dog-running\n",
+     "{csv}:2: frame must be a whole number from 1 (the first frame), found '0'"),
+    ("video,frame,labels,boxes\nclip.mp4,1,dog-running;cat-none,1 2 3 4;a b c d\n",  # was a ValueError, a 'bug'
+     "{csv}:2: boxes must give 4 numbers 'x1 y1 x2 y2' for each label, separated by ';', found '1 2 3 4;a b c d'"),
+    ("video,frame,labels\na.mp4,1,dog-running\nb.mp4,1,dog-running,extra\n",
+     "{csv}:3: 4 fields, but the header names 3; put double quotes around a field that holds a comma"),
+    ("", "{csv}: empty; its first line names the columns: video,frame,labels (video,labels for whole clips)"),
+    ("video,frame,labels\n", "{csv}: nothing labelled; it needs a row for each labelled frame or clip"),
+    ("video,frame,labels\nd\xe9j\xe0.mp4,1,dog-running\n".encode("latin-1"), "{csv}: not UTF-8 text; save it as UTF-8"),
+])
+def test_a_bad_labels_csv_is_one_line_naming_file_row_cause_and_fix(tmp_path, text, message):
+    csv = tmp_path / "labels.csv"
+    csv.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(CascadeError) as caught:
+        open_dataset(csv).labelled_frames("all")
+    assert str(caught.value) == message.format(csv=csv)
+
+
+def test_an_empty_split_names_the_splits_that_hold_labels_and_data_that_is_no_csv(tmp_path, capsys):
+    csv = tmp_path / "labels.csv"
+    csv.write_text("video,frame,labels,split\nclip.mp4,1,dog-running,train\n")
+    with pytest.raises(CascadeError) as caught:
+        open_dataset(csv).labelled_frames("test")
+    assert str(caught.value) == (f"{csv}: nothing labelled in split 'test', only in train; pass --split all (or "
+                                 "train), or put some videos in split test")
+    video = CLIPS / "Elhison__dog0.mp4"  # the video itself, not the labels that list it
+    assert main(["tune-thresholds", "--data", str(video), "--run-dir", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == (f"cascade tune-thresholds: error: {video}: --data takes a labels CSV (a .csv "
+                                       "file) or an A2D release folder, not this file\n")
 
 
 def test_cli_sample_release_refuses_to_overwrite(tmp_path, capsys):
@@ -90,6 +128,8 @@ def test_cli_sample_release_refuses_to_overwrite(tmp_path, capsys):
     assert main(["sample-release", str(root), "--clips", str(CLIPS)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already holds a release" in err
+    assert main(["sample-release", str(root), "--clips", str(CLIPS), "--overwrite", "--frames-per-video", "2"]) == 2
+    assert capsys.readouterr().err == "cascade sample-release: error: --frames-per-video must be at least 3, got 2\n"
     assert (root / "videoset.csv").read_bytes() == before
 
 

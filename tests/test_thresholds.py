@@ -71,12 +71,19 @@ def test_thresholds_file_round_trip_and_errors(tmp_path):
     assert load_thresholds(tmp_path / "elsewhere").method.startswith("built-in")
     with pytest.raises(CascadeError, match="no thresholds"):
         load_thresholds(tmp_path / "elsewhere", "file")
-    (tmp_path / "thresholds.json").write_text(json.dumps({"values": {"person": 0.2}}))
-    with pytest.raises(CascadeError, match="needs a number for each group"):
-        load_thresholds(tmp_path)
+    not_ours = f"{tmp_path / 'thresholds.json'}: not a cascade thresholds file"
+    replace = "run `cascade tune-thresholds` to replace it, or pass --thresholds builtin"
+    needs = ("it needs a number under 'values' for each of person, ball, bird, car, cat, dog; a number 'conf'; a "
+             "list 'rules'")
+    for text in (json.dumps({"values": {"person": 0.2}}), json.dumps({**saved.to_json(), "rules": "cat-dog"})):
+        (tmp_path / "thresholds.json").write_text(text)
+        with pytest.raises(CascadeError) as caught:
+            load_thresholds(tmp_path)
+        assert str(caught.value) == f"{not_ours} ({needs}); {replace}"  # the second: rules as a string
     (tmp_path / "thresholds.json").write_text("{half")
-    with pytest.raises(CascadeError, match="not valid JSON"):
+    with pytest.raises(CascadeError) as caught:
         load_thresholds(tmp_path)
+    assert str(caught.value) == f"{not_ours} (not JSON text); {replace}"
 
 
 def test_cli_tune_thresholds_writes_file_and_report(run_copy, sample_release, capsys):

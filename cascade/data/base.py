@@ -62,12 +62,17 @@ class Dataset:
 
 
 def select_split(table: pd.DataFrame, split: str, source: Path) -> pd.DataFrame:
-    """The rows of a split (``all``: every row); an empty split is an error naming the source."""
+    """The rows of a split (``all``: every row); an empty split is an error naming the source and the
+    splits that do hold labels, so that the fix (another --split, or a split column) is plain."""
     if split not in SPLIT_CHOICES:
         raise CascadeError(f"unknown split {split!r}; valid: {', '.join(SPLIT_CHOICES)}")
+    if table.empty:
+        raise CascadeError(f"{source}: nothing labelled; it needs a row for each labelled frame or clip")
     chosen = table if split == "all" else table[table.split == split]
     if chosen.empty:
-        raise CascadeError(f"{source}: nothing labelled in split {split!r}")
+        held = " and ".join(sorted(set(table.split)))
+        raise CascadeError(f"{source}: nothing labelled in split {split!r}, only in {held}; pass --split all "
+                           f"(or {held}), or put some videos in split {split}")
     return chosen.reset_index(drop=True)
 
 

@@ -37,19 +37,26 @@ class CSVDataset(Dataset):
 
 def _csv_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:
     where = f"{csv_path}:{line}"
+    if not row["video"].strip():
+        raise CascadeError(f"{where}: empty video path")
     path = Path(row["video"])
     path = path if path.is_absolute() else csv_path.parent / path
+    frame = int(row["frame"]) if row["frame"].strip().isdigit() else 0
+    if frame < 1:
+        raise CascadeError(f"{where}: frame must be a whole number from 1 (the first frame), found {row['frame']!r}")
     try:
-        frame = int(row["frame"])
         pairs = [parse_pair(p) for p in row["labels"].split(";") if p.strip()]
-    except (ValueError, CascadeError) as exc:
+    except CascadeError as exc:
         raise CascadeError(f"{where}: {exc}") from None
     boxes = np.full((len(pairs), 4), np.nan)
     if row.get("boxes", "").strip():
-        parts = [b.split() for b in row["boxes"].split(";")]
-        if len(parts) != len(pairs) or any(len(p) != 4 for p in parts):
-            raise CascadeError(f"{where}: boxes must give 'x1 y1 x2 y2' for each label, separated by ';'")
-        boxes = np.asarray(parts, dtype=float)
+        try:
+            boxes = np.asarray([b.split() for b in row["boxes"].split(";")], dtype=float)
+        except ValueError:  # a word, or boxes of unequal length
+            boxes = None
+        if boxes is None or boxes.shape != (len(pairs), 4):
+            raise CascadeError(f"{where}: boxes must give 4 numbers 'x1 y1 x2 y2' for each label, separated by "
+                               f"';', found {row['boxes']!r}")
     split = row.get("split", "").strip() or "train"
     if split not in ("train", "test"):
         raise CascadeError(f"{where}: split must be train or test, found {split!r}")

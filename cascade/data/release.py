@@ -46,7 +46,8 @@ class A2DRelease(Dataset):
             folder = self.annotation_dir(video)
             files = sorted(folder.glob("*.mat")) if folder.is_dir() else []
             if not files:
-                raise CascadeError(f"{folder}: no annotation files for video {video} listed in videoset.csv")
+                raise CascadeError(f"{folder}: no annotation files for video {video} listed in videoset.csv; "
+                                   "restore its .mat files from the release, or remove its row")
             for file in files:
                 if not file.stem.isdigit():
                     raise CascadeError(f"{file}: annotation files are named by frame number, e.g. 00001.mat")

@@ -97,7 +97,7 @@ def build_sample_release(
     if (root / "videoset.csv").exists() and not overwrite:
         raise CascadeError(f"{root}: already holds a release; choose another folder or pass --overwrite")
     if frames_per_video < ANNOTATED_PER_VIDEO:
-        raise CascadeError(f"frames per video must be at least {ANNOTATED_PER_VIDEO}")
+        raise CascadeError(f"--frames-per-video must be at least {ANNOTATED_PER_VIDEO}, got {frames_per_video}")
     for sub in ("clips320H", "Annotations"):
         shutil.rmtree(root / sub, ignore_errors=True)
     videoset, label_rows = [], []
@@ -129,7 +129,7 @@ def build_sample_clips(labels: str | Path, root: str | Path, frames_per_clip: in
     if (root / "labels.csv").exists() and not overwrite:
         raise CascadeError(f"{root}: already holds sample clips; choose another folder or pass --overwrite")
     if frames_per_clip < 2:
-        raise CascadeError(f"frames per clip must be at least 2, got {frames_per_clip}")
+        raise CascadeError(f"--frames-per-clip must be at least 2, got {frames_per_clip}")
     table = {row["video"]: row for row in csv.DictReader(labels.open(newline="", encoding="utf-8"))}
     rows, skipped = [], {}
     for clip in clips.itertuples(index=False):

@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +31,9 @@ def open_dataset(data: str | Path | Dataset, seed: int = defaults.SEED, run_dir:
         return data
     data = Path(data)
     if data.suffix.lower() != ".csv":
+        if data.is_file():  # a video, say: "release root not found" would send the user looking for a folder
+            raise CascadeError(f"{data}: --data takes a labels CSV (a .csv file) or an A2D release folder, "
+                               "not this file")
         return A2DRelease(data)
     table = _read_csv(data)
     if "frame" in table.columns:
@@ -45,9 +49,21 @@ def open_dataset(data: str | Path | Dataset, seed: int = defaults.SEED, run_dir:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    """The CSV as strings; what pandas cannot read is said in terms of the file (its own messages name
+    its tokenizer and end in a newline)."""
     if not path.is_file():
         raise CascadeError(f"{path}: labels CSV not found")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CascadeError(f"{path}: not a readable CSV ({exc})") from None
+    except pd.errors.EmptyDataError:
+        raise CascadeError(f"{path}: empty; its first line names the columns: video,frame,labels (video,labels "
+                           "for whole clips)") from None
+    except UnicodeDecodeError:
+        raise CascadeError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except pd.errors.ParserError as exc:
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if ragged is None:
+            raise CascadeError(f"{path}: not a readable CSV ({str(exc).strip().splitlines()[0]})") from None
+        expected, line, saw = ragged.groups()
+        raise CascadeError(f"{path}:{line}: {saw} fields, but the header names {expected}; put double quotes "
+                           "around a field that holds a comma") from None

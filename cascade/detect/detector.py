@@ -71,14 +71,18 @@ def load_backend(weights: str, device: torch.device, half: bool):
     from ultralytics import YOLO
     from ultralytics.nn.autobackend import AutoBackend
 
+    def cannot_load(why: str) -> CascadeError:
+        return CascadeError(f"cannot load detector weights {weights!r} ({why}); pass --weights PATH to a YOLO .pt "
+                            f"file or exported model folder (or set {defaults.WEIGHTS_ENV})")
+
     try:
         model = YOLO(weights, task="detect").model
     except Exception as exc:  # Ultralytics raises many types for missing, corrupt or unfetchable weights
-        raise CascadeError(
-            f"cannot load detector weights {weights!r}: {exc}; pass --weights PATH to a YOLO .pt file or "
-            f"exported model folder (or set {defaults.WEIGHTS_ENV})"
-        ) from None
-    backend = AutoBackend(model, device=device, fp16=half, fuse=True, verbose=False)
+        raise cannot_load(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+    try:
+        backend = AutoBackend(model, device=device, fp16=half, fuse=True, verbose=False)
+    except TypeError:  # another file or folder: Ultralytics' message lists its 30 formats over two lines
+        raise cannot_load("not a model format Ultralytics reads") from None
     return backend.eval()  # a model built from a YAML starts in training mode; predict evaluates too
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from cascade.errors import CascadeError
 
 
 @dataclass
@@ -41,3 +45,10 @@ class DetectReport:
 
     def to_json(self) -> dict:
         return {**self.__dict__, "fps": self.fps}
+
+
+def none_read(source: str | Path, split: str, failed: Mapping[str, str]) -> CascadeError:
+    """The error for labels none of whose videos of ``split`` could be read (``failed``: video -> why):
+    it names the first video and why, since the missing detections it leads to are not the cause."""
+    first = next(iter(failed.values()), "no video listed")
+    return CascadeError(f"{source}: none of the {len(failed)} {split} video(s) it lists could be read; first: {first}")

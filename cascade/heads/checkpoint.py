@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from cascade import __version__
-from cascade.errors import CascadeError, short_reason
+from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
 from cascade.heads.inputs import IMAGENET_MEAN, IMAGENET_STD, HeadInput, window_settings
 from cascade.heads.model import build_head
@@ -68,29 +68,47 @@ def load_head(path: str | Path, group: Group, device: torch.device | str = "cpu"
     """Load and check a head checkpoint for ``group``; any mismatch is a one-line error. ``temporal``,
     ``clip_len``, ``clip_stride``: what the caller expects the head to have been trained with (None: any)."""
     path = Path(path)
+    train = f"`cascade train-head --actor {group.name}`"
     if not path.is_file():
-        raise CascadeError(f"{path}: no {group.name} head; run `cascade train-head --actor {group.name}`")
+        raise CascadeError(f"{path}: no {group.name} head; run {train}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        meta, state = checkpoint["meta"], checkpoint["state_dict"]
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, KeyError, TypeError) as exc:
-        raise CascadeError(f"{path}: not a cascade head checkpoint ({short_reason(exc)}); train it again") from None
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError):
+        checkpoint = None  # PyTorch's own message is about its loader (and weights_only=False), not this file
+    if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("meta"), dict)
+            and isinstance(checkpoint.get("state_dict"), dict)):
+        raise CascadeError(f"{path}: not a cascade head checkpoint (train-head writes tensors and plain data under "
+                           f"'meta' and 'state_dict'); move it away, or replace it with {train}")
+    meta, state = checkpoint["meta"], checkpoint["state_dict"]
     if meta.get("group") != group.name:
-        raise CascadeError(
-            f"{path}: holds the {meta.get('group')!r} head, not the {group.name!r} head; "
-            f"train it with `cascade train-head --actor {group.name}`"
-        )
+        raise CascadeError(f"{path}: holds the {meta.get('group')!r} head, not the {group.name!r} head; "
+                           f"train it with {train}")
     if list(meta.get("pairs", [])) != list(group.pairs):
-        raise CascadeError(f"{path}: its outputs {meta.get('pairs')} are not the {group.name} pairs {list(group.pairs)}")
+        raise CascadeError(f"{path}: its outputs {meta.get('pairs')} are not the {group.name} pairs "
+                           f"{list(group.pairs)}; train it again with {train}")
     recipe = HeadInput.from_meta(meta)
     _check_expected(path, group, recipe, {"temporal": temporal, "clip_len": clip_len, "clip_stride": clip_stride})
     with torch.device("meta"):  # no random initialisation to overwrite: loading takes 0.1 s, not 1 s
         model, _ = build_head(group, "none", recipe.window)
     try:
         model.load_state_dict(state, assign=True)
-    except RuntimeError as exc:
-        raise CascadeError(f"{path}: weights do not fit a ResNet-34 {group.name} head ({short_reason(exc)})") from None
+    except (RuntimeError, TypeError, AttributeError):
+        raise CascadeError(f"{path}: weights do not fit a ResNet-34 {group.name} head ({_misfit(state, model)}); "
+                           f"train it again with {train}") from None
     return model.to(device).eval(), meta
+
+
+def _misfit(state: dict, model: nn.Module) -> str:
+    """The first difference between a checkpoint's weights and the model's, in one phrase: PyTorch's
+    message lists every key over many lines, and its first line names none."""
+    wanted = model.state_dict()
+    for name, tensor in wanted.items():
+        shape = getattr(state.get(name), "shape", None)
+        if shape is None:
+            return f"no tensor {name}"
+        if tuple(shape) != tuple(tensor.shape):
+            return f"{name} is {tuple(shape)}, not {tuple(tensor.shape)}"
+    return f"unexpected {next((name for name in state if name not in wanted), 'entries')}"
 
 
 def _check_expected(path: Path, group: Group, recipe: HeadInput, expected: dict) -> None:

@@ -74,12 +74,17 @@ def instance_table(frames: pd.DataFrame, group: Group) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["video", "path", "frame", "pair", "box", "frame_id"])
 
 
+def boxless(instances: pd.DataFrame) -> pd.DataFrame:
+    """The instances whose labels give no box: --crop has nothing to crop for them."""
+    return instances[[not np.all(np.isfinite(b)) for b in instances.box]]
+
+
 def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool, pad: float,
                    progress: bool = True, workers: int | None = None, window: Window | None = None) -> Samples:
     """Decode every needed frame once, videos in parallel threads (default: one per core), and build
     the inputs (a ``window`` of frames per sample for a temporal head). A video that cannot be decoded
     is skipped with a warning and listed in ``skipped``."""
-    if crop and not all(np.all(np.isfinite(b)) for b in instances.box):
+    if crop and len(boxless(instances)):
         raise CascadeError("--crop needs a box for every instance; the labels give none for some (use --no-crop)")
     instances = instances.sort_values(["path", "frame"], kind="stable").reset_index(drop=True)
     sample_shape = (3, imgsz, imgsz) if window is None else (window.clip_len, 3, imgsz, imgsz)
@@ -250,6 +255,11 @@ def train_head(
     train_inst, val_inst = instance_table(train_frames, group), instance_table(val_frames, group)
     if train_inst.empty:
         raise CascadeError(f"{dataset.source}: no training frames show a {group.name}; nothing to train its head on")
+    unboxed = boxless(pd.concat([train_inst, val_inst])) if crop else []
+    if len(unboxed):  # said here, where the labels' file is known; decode_samples only guards
+        raise CascadeError(f"{dataset.source}: --crop needs a box for every label, and the {group.name} of "
+                           f"{unboxed.video.iat[0]} frame {unboxed.frame.iat[0]} has none; give its row boxes or "
+                           "train without --crop")
     start = time.monotonic()
     decode = functools.partial(decode_samples, group=group, imgsz=imgsz, crop=crop, pad=defaults.CROP_PAD,
                                progress=progress, window=window)

@@ -81,20 +81,27 @@ def load_thresholds(run_dir: str | Path, source: str = defaults.THRESHOLDS) -> T
         return builtin_thresholds()
     if not path.exists():
         raise CascadeError(f"{path}: no thresholds; run `cascade tune-thresholds` first, or pass --thresholds builtin")
+
+    def not_ours(why: str) -> CascadeError:
+        """tune-thresholds replaces the file without reading it and builtin ignores it: both work whatever
+        the file holds (deleting it would not: ``file`` then finds no thresholds)."""
+        return CascadeError(f"{path}: not a cascade thresholds file ({why}); run `cascade tune-thresholds` to "
+                            "replace it, or pass --thresholds builtin")
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         values = {g: float(data["values"][g]) for g in GROUP_NAMES}
         fields = {k: data.get(k) for k in Thresholds.__dataclass_fields__ if k != "values"}
         fields = {k: v for k, v in fields.items() if v is not None}
         fields["conf"] = float(fields.get("conf", defaults.DETECT_CONF))
+        if not isinstance(fields.get("rules", []), list):  # a string would be read as rules of one letter
+            raise TypeError("rules")
         fields["rules"] = [str(r) for r in fields.get("rules", [])]
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CascadeError(f"{path}: not valid JSON; delete it or run `cascade tune-thresholds` again") from None
+        raise not_ours("not JSON text") from None
     except (KeyError, TypeError, ValueError):
-        raise CascadeError(
-            f"{path}: needs a number for each group ({', '.join(GROUP_NAMES)}) under 'values', a number "
-            "'conf' and a list 'rules'; run `cascade tune-thresholds` again"
-        ) from None
+        raise not_ours(f"it needs a number under 'values' for each of {', '.join(GROUP_NAMES)}; a number 'conf'; "
+                       "a list 'rules'") from None
     try:
         for rule in fields["rules"]:
             check_rule(rule)

@@ -14,6 +14,7 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from cascade import defaults
 from cascade.data import open_dataset
 from cascade.detect.cache import load_detections
 from cascade.detect.options import DetectOptions
+from cascade.detect.report import none_read
 from cascade.detect.runner import detect_dataset
 from cascade.errors import CascadeError
 from cascade.labels import GROUP_NAMES
@@ -64,9 +66,13 @@ class TuningReport:
                 "files": self.files, "skipped": self.skipped}
 
 
-def labelled_scores(dataset, split: str, run_dir: Path, conf: float) -> tuple[pd.DataFrame, np.ndarray]:
-    """Scores of the split's videos that are in the cache, and their true group indicators."""
+def labelled_scores(dataset, split: str, run_dir: Path, conf: float,
+                    failed: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Scores of the split's videos that are in the cache, and their true group indicators. When
+    every video ``failed`` to decode (video -> why), the error says so (there is no cache to blame)."""
     videos = dataset.labelled_videos(split)
+    if failed and videos.video.isin(failed).all():
+        raise none_read(dataset.source, split, failed)
     scores = group_scores(load_detections(run_dir, videos.video), conf)
     videos = videos[videos.video.isin(scores.index)]
     if videos.empty:
@@ -103,17 +109,17 @@ def tune_thresholds(
     run_dir = Path(run_dir)
     dataset = open_dataset(data, seed, run_dir)
     detected = detect_dataset(dataset, run_dir, split, options, seed=seed, progress=progress)
-    scores, truth = labelled_scores(dataset, split, run_dir, conf)
+    scores, truth = labelled_scores(dataset, split, run_dir, conf, detected.failed)
     values = scores.to_numpy()
-    options = {"fitness": fitness, "particles": particles, "iters": iters, "restarts": restarts}
+    tuning = {"fitness": fitness, "particles": particles, "iters": iters, "restarts": restarts}
     mine = {"bounds": bounds, "rules": rules}
-    results = [tune_method(name, values, truth, seed=seed, **options, **(mine if name == method else {}))
+    results = [tune_method(name, values, truth, seed=seed, **tuning, **(mine if name == method else {}))
                for name in defaults.METHOD_CHOICES]
     chosen = next(r for r in results if r.method == method)
     crossed = None
     if cv is not None:
         videos = dataset.labelled_videos(split).set_index("video").loc[scores.index].reset_index()
-        crossed = cross_validate(scores, truth, videos, cv, seed, defaults.METHOD_CHOICES, **options)
+        crossed = cross_validate(scores, truth, videos, cv, seed, defaults.METHOD_CHOICES, **tuning)
     thresholds = Thresholds(
         values=dict(zip(GROUP_NAMES, map(float, chosen.thresholds))), conf=conf, method=method, fitness=fitness,
         rules=list(chosen.rules), bounds=list(bounds or find_method(method).bounds or []) or None,
