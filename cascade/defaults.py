@@ -39,7 +39,10 @@ GRID_STEP = 0.01  # per-group grid search resolution over the same bounds
 FITNESS = "prf1"
 
 # Action heads (stage 3)
-PRETRAINED = "imagenet"
+BACKBONE = "resnet34"  # seed: ResNet-34
+PRETRAINED = "imagenet"  # torchvision's ImageNet weights, or the state dict $CASCADE_PRETRAINED names
+PRETRAINED_ENV = "CASCADE_PRETRAINED"  # a folder (or file) of torchvision state dicts named <backbone>*.pt
+FREEZE_BN = False  # seed: batch norm statistics update while fine-tuning
 EPOCHS = 15
 BATCH = 4
 LR = 1e-3
@@ -67,7 +70,8 @@ THRESHOLDS = "auto"  # the run's thresholds.json, else the built-in defaults (se
 SPLIT_CHOICES = ("train", "test", "all")
 FITNESS_CHOICES = ("prf1", "p", "f1")  # maximise P*R*F1 (the seed's), P or F1
 METHOD_CHOICES = ("margin", "pso", "grid", "constant", "builtin")  # see cascade.thresholds.methods
-PRETRAINED_CHOICES = ("imagenet", "none")
+PRETRAINED_CHOICES = ("imagenet", "none")  # or the path of a torchvision state dict file
+BACKBONE_CHOICES = ("resnet34", "resnet18", "mobilenet_v2")  # torchvision models (cascade.heads.backbones)
 TEMPORAL_CHOICES = ("none", "tsm")  # a single frame; ResNet-34 with temporal shift modules over a clip
 #: Where a cascade's thresholds come from: ``auto`` the run's file, else the built-in defaults;
 #: ``file`` the run's file, which must exist; ``builtin`` the built-in defaults, whatever the run holds.

@@ -5,8 +5,11 @@ A *sample* is what the labels describe: an annotated frame (A2D, a per-frame CSV
 evenly spaced frames, their probabilities averaged, exactly as ``predict`` does. A temporal head
 looks at the window its checkpoint records around each of those frames.
 
-* **overall**: per sample, the predicted pair set (each present group's head) against the true
-  pairs: challenge P/R/F1 over samples;
+* **overall**: per sample, the predicted pair set (each present group's head, through the same head
+  stage as ``predict``: :meth:`~cascade.pipeline.Cascade.head_stage`) against the true pairs:
+  challenge P/R/F1 over samples; beside it the *most frequent pair* row, which needs no network: the
+  same present groups with heads, each given its most frequent pair in the training split's labels.
+  A head that does not beat it has learned nothing;
 * **actors** (stage 1-2 alone): per video, predicted groups against the groups its labels name,
   challenge P/R/F1 plus a per-group table (undefined where a group has no video);
 * **heads** (stage 3 alone, like the seed's Table 7): per head, on the samples where its group
@@ -14,7 +17,8 @@ looks at the window its checkpoint records around each of those frames.
 * **pairs**: per-pair precision/recall/F1 of the whole cascade;
 * **samples**: each sample's true and predicted pairs.
 
-All tables are printed and written as CSV to ``RUN/evaluate/``.
+All tables are written as CSV to ``RUN/evaluate/`` (fractions) and printed (precision, recall, F1
+and accuracy as percentages, as ``tune-thresholds`` prints them).
 
 Example::
 
@@ -33,27 +37,38 @@ from tqdm import tqdm
 
 from cascade import defaults
 from cascade.data import open_dataset
-from cascade.data.frames import evenly_spaced, read_frames
+from cascade.data.frames import evenly_spaced
 from cascade.detect.report import none_read
+from cascade.errors import CascadeError
 from cascade.fileio import write_text_atomic
 from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, group_of_pair, pair_name
 from cascade.metrics import class_table, indicator, sample_prf
-from cascade.pipeline import Cascade, CascadeSettings, best_boxes
+from cascade.pipeline import Cascade, CascadeSettings
 from cascade.prediction import ActorScores
 
 REPORT_DIR = "evaluate"
 
 
+PERCENT_COLUMNS = ("precision", "recall", "f1", "accuracy")
+
+
 @dataclass
 class EvaluationReport:
+    """The tables, the files they were written to, the videos skipped, and each head's probabilities
+    on the samples it looked at (``head_probs``: group -> row, probs, truth; kept for tuning and study)."""
+
     tables: dict[str, pd.DataFrame]
     files: dict[str, str]
     skipped: dict[str, str] = field(default_factory=dict)
+    head_probs: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def summary(self) -> str:
         parts = []
         for name in ("overall", "actors", "heads"):
-            parts += [f"== {name} ==", self.tables[name].to_string(float_format="{:.3f}".format, na_rep="-")]
+            shown = self.tables[name].copy()
+            for column in set(PERCENT_COLUMNS) & set(shown.columns):
+                shown[column] = 100 * shown[column]
+            parts += [f"== {name} (%) ==", shown.to_string(float_format="{:.1f}".format, na_rep="-")]
         absent = self.tables["actors"].query("videos == 0").index.tolist()
         if absent:
             parts.append(f"no labelled videos of: {', '.join(absent)} (their scores are undefined, shown as -)")
@@ -98,24 +113,32 @@ def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", 
 
     present = cascade.thresholds_.present(actor.scores.loc[videos.video].to_numpy())
     present_by_video = {v: set(np.array(GROUP_NAMES)[row]) for v, row in zip(videos.video, present)}
-    head_pairs = _head_predictions(cascade, actor, samples, present_by_video, progress)
+    head_probs = _head_probabilities(cascade, actor, samples, present_by_video, progress)
     predicted = [set() for _ in range(len(samples))]
-    for rows, pairs, _ in head_pairs.values():
-        for row, pair in zip(rows, pairs):
-            if group_of_pair(pair).name in present_by_video[samples.video[row]]:
-                predicted[row].add(pair)
+    for group_name, outputs in head_probs.items():
+        group = find_group(group_name)
+        for row, probs in zip(outputs.row, outputs.probs):
+            if group_name in present_by_video[samples.video[row]]:
+                predicted[row].update(pair for pair, _ in cascade.reported_pairs(group, probs))
     true_pairs = indicator(samples.pairs.tolist(), VALID_PAIRS)
     pred_pairs = indicator([sorted(p) for p in predicted], VALID_PAIRS)
     unit = "videos" if dataset.clip_level else "frames"
     truth_groups = indicator(videos.groups.tolist(), GROUP_NAMES)
+    overall = [pd.DataFrame([_prf_row(pred_pairs, true_pairs, unit)], index=["cascade"])]
+    frequent = most_frequent_pairs(dataset)
+    if frequent:
+        baseline = [sorted(frequent[g] for g in present_by_video[v] if g in cascade.heads_ and g in frequent)
+                    for v in samples.video]
+        overall.append(pd.DataFrame([_prf_row(indicator(baseline, VALID_PAIRS), true_pairs, unit)],
+                                    index=["most frequent pair"]))
 
     tables = {
-        "overall": pd.DataFrame([_prf_row(pred_pairs, true_pairs, unit)], index=["cascade"]),
+        "overall": pd.concat(overall),
         "actors": pd.concat([
             pd.DataFrame([_prf_row(present, truth_groups, "videos")], index=["per-video"]),
             class_table(present, truth_groups, GROUP_NAMES).rename(columns={"support": "videos"}),
         ]),
-        "heads": _head_table(head_pairs, unit),
+        "heads": _head_table(head_probs, unit),
         "pairs": class_table(pred_pairs, true_pairs, [pair_name(p) for p in VALID_PAIRS]),
         "samples": pd.DataFrame({"video": samples.video, "frames": [" ".join(map(str, f)) for f in samples.frames],
                                  "true": [" ".join(map(pair_name, p)) for p in samples.pairs],
@@ -126,7 +149,20 @@ def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", 
     for name, table in tables.items():
         files[name] = str(folder / f"{name}.csv")
         write_text_atomic(files[name], table.to_csv(index=name != "samples"))
-    return EvaluationReport(tables, files, actor.failed)
+    return EvaluationReport(tables, files, actor.failed, head_probs)
+
+
+def most_frequent_pairs(dataset) -> dict[str, int]:
+    """Each group's most frequent pair among the actor instances of the training split (ties: the lower
+    pair id); empty when the data has no training split."""
+    try:
+        frames = dataset.labelled_frames("train")
+    except CascadeError:  # no training split: no baseline
+        return {}
+    counts = pd.Series([int(p) for pairs in frames.instance_pairs for p in pairs], dtype=np.int64).value_counts()
+    ranked = counts.rename_axis("pair").reset_index(name="count").sort_values(["count", "pair"], ascending=[False, True])
+    ranked["group"] = [group_of_pair(p).name for p in ranked.pair]
+    return {g: int(rows.pair.iat[0]) for g, rows in ranked.groupby("group", sort=False)}
 
 
 def _samples(dataset, split: str, videos: pd.DataFrame, actor: ActorScores, head_frames: int) -> pd.DataFrame:
@@ -143,42 +179,36 @@ def _samples(dataset, split: str, videos: pd.DataFrame, actor: ActorScores, head
                          "pairs": clips.pairs.to_numpy()})
 
 
-def _head_predictions(cascade: Cascade, actor: ActorScores, samples: pd.DataFrame, present_by_video: dict,
-                      progress: bool) -> dict[str, tuple[list[int], list[int], list[set]]]:
-    """Per head: (sample rows, predicted pair, true pairs of the group) on every sample where the group
-    is predicted present or truly appears (the latter for the heads table)."""
-    out: dict[str, tuple[list[int], list[int], list[set]]] = {g: ([], [], []) for g in cascade.heads_}
+def _head_probabilities(cascade: Cascade, actor: ActorScores, samples: pd.DataFrame, present_by_video: dict,
+                        progress: bool) -> dict[str, pd.DataFrame]:
+    """Per head: its probabilities (averaged over each sample's frames) and the group's true pairs, on
+    every sample where the group is predicted present or truly appears (the latter for the heads table);
+    columns ``row`` (of ``samples``), ``probs``, ``truth``."""
+    out: dict[str, list[tuple[int, np.ndarray, set]]] = {g: [] for g in cascade.heads_}
     heads = [g for g in GROUPS if g.name in cascade.heads_]
     for video, rows in tqdm(samples.groupby("video", sort=False), desc="heads", unit="video", disable=not progress):
+        truths = {g.name: [set(p) & set(g.pairs) for p in rows.pairs] for g in heads}
+        wanted = [g for g in heads if g.name in present_by_video[video] or any(truths[g.name])]
         keys = sorted({n for f in rows.frames for n in f})
-        decoded = read_frames(rows.path.iloc[0], keys, past_end=cascade.frames_needed(keys, heads))
-        for group in heads:
-            true_sets = [set(p) & set(group.pairs) for p in rows.pairs]
-            wanted = [bool(t) or group.name in present_by_video[video] for t in true_sets]
-            if not any(wanted):
-                continue
-            chosen = rows[wanted]
-            numbers = sorted({n for f in chosen.frames for n in f})  # one pass of the head per video
-            boxes = best_boxes(actor.detections, video, group, list(decoded))
-            probs = dict(zip(numbers, cascade.head_probabilities(group, decoded, numbers, boxes)))
-            rows_out, pairs_out, truth_out = out[group.name]
-            for index, sample_frames, truth in zip(chosen.index, chosen.frames, (t for t, w in zip(true_sets, wanted) if w)):
-                mean = np.mean([probs[n] for n in sample_frames], axis=0)
-                rows_out.append(index)
-                pairs_out.append(group.pairs[int(mean.argmax())])
-                truth_out.append(truth)
-    return out
+        probs = cascade.head_stage(Path(rows.path.iloc[0]), video, wanted, keys, actor.detections)
+        for group in wanted:
+            for index, sample_frames, truth in zip(rows.index, rows.frames, truths[group.name]):
+                if truth or group.name in present_by_video[video]:
+                    out[group.name].append((index, np.mean([probs[group.name][n] for n in sample_frames], 0), truth))
+    return {g: pd.DataFrame(records, columns=["row", "probs", "truth"]) for g, records in out.items()}
 
 
-def _head_table(head_pairs: dict, unit: str) -> pd.DataFrame:
+def _head_table(head_probs: dict[str, pd.DataFrame], unit: str) -> pd.DataFrame:
+    """Stage 3 alone: each head's most probable pair on the samples where its group truly appears."""
     rows = {}
-    for group_name, (_, pairs, truths) in head_pairs.items():
-        pairs_with_truth = [(p, t) for p, t in zip(pairs, truths) if t]
-        if not pairs_with_truth:
+    for group_name, outputs in head_probs.items():
+        seen = outputs[[bool(t) for t in outputs.truth]] if len(outputs) else outputs
+        if seen.empty:
             continue
         group_pairs = find_group(group_name).pairs
-        pred = indicator([[p] for p, _ in pairs_with_truth], group_pairs)
-        true = indicator([sorted(t) for _, t in pairs_with_truth], group_pairs)
+        top = [group_pairs[int(p.argmax())] for p in seen.probs]
+        pred = indicator([[p] for p in top], group_pairs)
+        true = indicator([sorted(t) for t in seen.truth], group_pairs)
         rows[group_name] = {**_prf_row(pred, true, unit),
-                            "accuracy": float(np.mean([p in t for p, t in pairs_with_truth]))}
+                            "accuracy": float(np.mean([p in t for p, t in zip(top, seen.truth)]))}
     return pd.DataFrame.from_dict(rows, orient="index")

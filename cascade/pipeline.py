@@ -41,18 +41,12 @@ from cascade.errors import CascadeError
 from cascade.labels import GROUPS, Group, pair_name
 from cascade.device import select_device
 from cascade.heads.checkpoint import head_path, load_head
-from cascade.heads.inputs import HeadInput, check_window
+from cascade.heads.inputs import HeadInput, best_boxes, check_window
 from cascade.heads.model import predict_batches
+from cascade.heads.pairs import reported
 from cascade.prediction import ActorScores, Prediction
 from cascade.scores import group_scores
 from cascade.thresholds.files import Thresholds, load_thresholds
-
-
-def best_boxes(detections: pd.DataFrame, video: str, group: Group, numbers: list[int]) -> dict[int, np.ndarray]:
-    """The group's most confident detected box in each of the given frames that has one."""
-    rows = detections[(detections.video == video) & (detections.cls == group.coco_class) & detections.frame.isin(numbers)]
-    best = rows.sort_values("conf", ascending=False, kind="stable").drop_duplicates("frame")
-    return {int(r.frame): np.array([r.x1, r.y1, r.x2, r.y2]) for r in best.itertuples()}
 
 
 @dataclass(frozen=True)
@@ -60,19 +54,26 @@ class CascadeSettings:
     """How a cascade runs, one object from the flags to the library (as Ultralytics' predictor carries
     its settings): ``head_frames``, frames a head looks at per video when none are named;
     ``thresholds``, see :data:`~cascade.defaults.THRESHOLD_SOURCES`; ``temporal``, ``clip_len``,
-    ``clip_stride``, what every head must have been trained with (None: each as trained); ``device``,
-    where the heads run; ``detect``, the detector's options for what the cache lacks."""
+    ``clip_stride``, what every head must have been trained with (None: each as trained); ``pair_cut``,
+    also report every pair of an actor whose probability reaches it, not only the most probable one
+    (:mod:`cascade.heads.pairs`; None: the top pair, the seed's); ``device``, where the heads run;
+    ``detect``, the detector's options for what the cache lacks."""
 
     head_frames: int = defaults.HEAD_FRAMES
     thresholds: str = defaults.THRESHOLDS
     temporal: str | None = None
     clip_len: int | None = None
     clip_stride: int | None = None
+    pair_cut: float | None = None
     device: str = defaults.DEVICE
     detect: DetectOptions = field(default_factory=DetectOptions)
 
     def __post_init__(self) -> None:
         check_window(self.temporal, self.clip_len, self.clip_stride)
+        if self.head_frames < 1:
+            raise CascadeError(f"--head-frames must be at least 1, got {self.head_frames}")
+        if self.pair_cut is not None and not 0 < self.pair_cut <= 1:
+            raise CascadeError(f"--pair-cut must lie in (0, 1], got {self.pair_cut}")
 
 
 class Cascade:
@@ -136,6 +137,27 @@ class Cascade:
         images = torch.stack([recipe.sample(frames, key, boxes or {}) for key in keys])
         return predict_batches(model, images, next(model.parameters()).device).numpy()
 
+    def head_stage(self, path: Path, video: str, groups: Iterable[Group], keys: list[int],
+                   detections: pd.DataFrame) -> dict[str, dict[int, np.ndarray]]:
+        """The one head stage of ``predict`` and ``evaluate``: the key frames (and temporal heads' windows)
+        of one video decoded once, each group's head fed what it was trained on (a crop head: the group's
+        most confident detected box in each frame, :func:`~cascade.heads.inputs.best_boxes`), and its
+        softmax over its pairs returned for each key frame: group -> key frame -> probabilities."""
+        groups = list(groups)
+        if not groups or not keys:
+            return {}
+        decoded = read_frames(path, keys, past_end=self.frames_needed(keys, groups))
+        return {group.name: dict(zip(keys, self.head_probabilities(
+                    group, decoded, keys, best_boxes(detections, video, group, decoded))))
+                for group in groups}
+
+    def reported_pairs(self, group: Group, probs: np.ndarray) -> list[tuple[int, float]]:
+        """(pair, probability) the cascade reports for an actor whose head gave ``probs`` (averaged over
+        its frames): the most probable pair, and with ``pair_cut`` every other that reaches the cut."""
+        chosen = reported(probs[None], self.settings.pair_cut)[0]
+        order = np.argsort(-probs, kind="stable")
+        return [(group.pairs[k], float(probs[k])) for k in order if chosen[k]]
+
     def predict(self, video_path: str | Path, frames: list[int] | None = None, save: str | Path | None = None,
                 progress: bool = False) -> Prediction:
         """Actor-action labels for one video; a video that cannot be read is a :class:`CascadeError`."""
@@ -181,13 +203,11 @@ class Cascade:
             untrained={g.name: f"cascade train-head --actor {g.name} --data DATA --run-dir {self.run_dir}"
                        for g in present if g.name not in self.heads_},
         )
-        decoded = read_frames(path, numbers, past_end=self.frames_needed(numbers, with_head)) if numbers else {}
+        probs = self.head_stage(path, video, with_head, list(numbers), actor.detections)
         for group in with_head:
-            boxes = best_boxes(actor.detections, video, group, list(decoded))
-            probs = self.head_probabilities(group, decoded, numbers, boxes).mean(0)
-            best = int(probs.argmax())
-            result.labels.append({"label": pair_name(group.pairs[best]), "pair": group.pairs[best],
-                                  "actor": group.name, "confidence": float(probs[best])})
+            mean = np.mean([probs[group.name][n] for n in numbers], axis=0)
+            result.labels += [{"label": pair_name(pair), "pair": pair, "actor": group.name, "confidence": confidence}
+                              for pair, confidence in self.reported_pairs(group, mean)]
         return result
 
 

@@ -14,6 +14,7 @@ from cascade.detect.engine import FoundFrames, video_table
 from cascade.labels import GROUPS, group
 from cascade.heads.checkpoint import head_meta, head_path, save_head
 from cascade.heads.inputs import HeadInput
+from cascade.heads.backbones import classifier
 from cascade.heads.model import build_head
 
 COCO = {g.name: g.coco_class for g in GROUPS}
@@ -41,9 +42,10 @@ def constant_head(run_dir: Path, group_name: str, pair: int, imgsz: int = 64, cr
     """A real head checkpoint that names ``pair`` for every input."""
     head_group = group(group_name)
     model, _ = build_head(head_group, "none")
+    last = classifier(model, "resnet34")
     with torch.no_grad():
-        model.fc.weight.zero_()
-        model.fc.bias.fill_(-10.0)
-        model.fc.bias[head_group.pairs.index(pair)] = 10.0
+        last.weight.zero_()
+        last.bias.fill_(-10.0)
+        last.bias[head_group.pairs.index(pair)] = 10.0
     meta = head_meta(head_group, HeadInput(imgsz, crop, 0.1), "constant", {"built_by": "tests"})
     return save_head(head_path(run_dir, head_group), model, meta)

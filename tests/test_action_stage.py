@@ -40,7 +40,9 @@ def test_checkpoints_carry_their_metadata(trained_run, sample_release):
         assert meta["args"] == {  # what train_head received from the flags, defaults included
             "data": str(sample_release), "run_dir": str(trained_run), "actor": actor, "epochs": 1, "batch": 8,
             "lr": 0.001, "imgsz": 64, "crop": False, "temporal": "none", "clip_len": 8, "clip_stride": 2,
-            "pretrained": "none", "val_fraction": 0.5, "device": "cpu", "seed": 0, "amp": True}
+            "backbone": "resnet34", "pretrained": "none", "freeze_bn": False, "val_fraction": 0.5, "device": "cpu",
+            "seed": 0, "amp": True}
+        assert meta["backbone"] == "resnet34"  # the seed's, and what loading builds
         assert (meta["temporal"], meta["clip_len"], meta["clip_stride"]) == ("none", 1, 1)  # one frame per sample
         assert checkpoint["state_dict"]["fc.weight"].shape == (len(group(name).pairs), 512)
 
@@ -100,7 +102,7 @@ def test_checkpoints_that_do_not_fit_are_refused_with_one_line(tmp_path):
     torch.save({**checkpoint, "state_dict": state}, tmp_path / "shape.pt")
     with pytest.raises(CascadeError) as caught:
         load_head(tmp_path / "shape.pt", group("dog"))
-    assert str(caught.value) == (f"{tmp_path / 'shape.pt'}: weights do not fit a ResNet-34 dog head (fc.weight is "
+    assert str(caught.value) == (f"{tmp_path / 'shape.pt'}: weights do not fit a resnet34 dog head (fc.weight is "
                                  "(3, 512), not (7, 512)); train it again with `cascade train-head --actor dog`")
 
 
@@ -140,14 +142,15 @@ def test_predict_an_undecodable_video(trained_run, capsys):
     assert code == 2 and "tree.avi: truncated" in err
 
 
-def test_imagenet_weights_or_a_clear_warning(caplog):
+def test_imagenet_weights_or_a_clear_warning(caplog, monkeypatch):
+    monkeypatch.delenv("CASCADE_PRETRAINED", raising=False)  # torchvision's own weights, or the warning
     with caplog.at_level(logging.WARNING):
         model, init = build_head(group("ball"), "imagenet")
     assert model.fc.out_features == 4
     if init == "random":  # no network and no cached torchvision weights on this machine
-        assert "RANDOM weights" in caplog.text and "--pretrained none" in caplog.text
+        assert "RANDOM weights" in caplog.text and "--pretrained none" in caplog.text and "CASCADE_PRETRAINED" in caplog.text
     else:
-        assert init == "imagenet" and not caplog.text
+        assert init.startswith("imagenet (torchvision") and not caplog.text
 
 
 def test_crop_heads_train_on_boxes_and_predict_on_detections(trained_run, sample_release, tmp_path, capsys):

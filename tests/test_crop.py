@@ -1,7 +1,10 @@
 """Crop heads see the actor's padded box, pixel for pixel, at training and at prediction."""
 
+import json
+
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from builders import write_cache
@@ -10,11 +13,11 @@ from cascade.data import open_dataset
 from cascade.data.frames import read_frames
 from cascade.labels import group
 from cascade.heads.checkpoint import head_meta, head_path, load_head, save_head
-from cascade.heads.inputs import HeadInput
+from cascade.heads.inputs import HeadInput, padded_box
 from cascade.heads.model import build_head, predict_batches
 from cascade.heads.training import decode_samples, instance_table
 from cascade.pipeline import Cascade
-from conftest import CLIPS, on_cpu
+from conftest import CLIPS, WEIGHTS, on_cpu
 
 
 def _rgb_tensor(image: np.ndarray) -> torch.Tensor:
@@ -70,3 +73,66 @@ def test_crop_without_boxes_names_the_labels_and_the_first_unboxed_frame(tmp_pat
     assert code == 2 and capsys.readouterr().err == (
         f"cascade train-head: error: {labels}: --crop needs a box for every label, and the dog of Elhison__dog1 "
         "frame 7 has none; give its row boxes or train without --crop\n")
+
+
+def _clip_labels(folder, sample_release, rows):
+    labels = folder / "clips.csv"
+    labels.write_text("video,labels,split\n" + "".join(f"{sample_release / 'clips320H' / v}.mp4,{l},{s}\n"
+                                                        for v, l, s in rows))
+    return labels
+
+
+def test_a_crop_head_on_clip_labels_sees_the_group_s_detected_box(run_copy, sample_release, tmp_path, capsys):
+    from cascade.detect import load_detections
+    from cascade.heads.training import with_detected_boxes
+
+    # clip-level labels have no boxes: the cached detections give them, as predict takes them
+    labels = _clip_labels(tmp_path, sample_release, [("dog_a", "dog-none", "train"), ("dog_b", "dog-none", "train")])
+    instances = instance_table(open_dataset(labels).labelled_frames("train"), group("dog"))
+    detections = load_detections(run_copy, ["dog_a", "dog_b"])
+    boxed, lost = with_detected_boxes(instances, detections, group("dog"))
+    samples = decode_samples(boxed, group("dog"), 64, crop=True, pad=0.1, progress=False, workers=1,
+                             detections=detections)
+    first = boxed.sort_values(["path", "frame"], kind="stable").iloc[0]
+    rows = detections[(detections.video == first.video) & (detections.frame == first.frame) & (detections.cls == 16)]
+    best = rows.loc[rows.conf.idxmax()]  # the most confident dog box of that frame, read here independently
+    assert first.box.tolist() == [best.x1, best.y1, best.x2, best.y2] and lost == len(instances) - len(boxed)
+    frame = read_frames(first.path, [first.frame])[first.frame]
+    left, top, right, bottom = padded_box(first.box, 0.1, *frame.shape[:2])
+    expected = cv2.resize(frame[top:bottom, left:right], (64, 64), interpolation=cv2.INTER_AREA)
+    assert torch.equal(samples.images[0], _rgb_tensor(expected))
+    # the command: trains on those crops, records it, says how many frames had no box
+    code = main(["train-head", "--actor", "dog", "--data", str(labels), "--run-dir", str(run_copy), "--crop", "--json",
+                 "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32", "--val-fraction", "0"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["train_samples"] == len(boxed) and report["without_box"] == lost
+    assert load_head(head_path(run_copy, group("dog")), group("dog"))[1]["crop"] is True
+
+
+def test_crop_on_clip_labels_of_undetected_videos_says_what_to_run(sample_release, tmp_path, capsys):
+    labels = _clip_labels(tmp_path, sample_release, [("dog_a", "dog-none", "train")])
+    code = main(["train-head", "--actor", "dog", "--data", str(labels), "--run-dir", str(tmp_path / "run"), "--crop",
+                 "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32"])
+    assert code == 2 and capsys.readouterr().err == (
+        f"cascade train-head: error: {tmp_path / 'run' / 'detections.parquet'}: --crop on clip-level labels crops "
+        "the detected boxes, and 1 training video(s) are not detected yet (first: dog_a); run `cascade detect "
+        f"--data {labels} --run-dir {tmp_path / 'run'}` first\n")
+
+
+def test_predict_and_evaluate_share_one_head_stage(run_copy, sample_release, tmp_path):
+    from cascade.evaluation import evaluate
+
+    torch.manual_seed(3)
+    model, _ = build_head(group("dog"), "none")  # random weights: the output depends on what it is fed
+    save_head(head_path(run_copy, group("dog")), model, head_meta(group("dog"), HeadInput(64, True, 0.1), "random", {}))
+    labels = _clip_labels(tmp_path, sample_release, [("dog_a", "dog-none", "train"), ("dog_c", "dog-none", "test")])
+    settings = on_cpu({"weights": str(WEIGHTS)}, thresholds="builtin")
+    report = evaluate(labels, run_copy, split="test", settings=settings, progress=False)
+    result = Cascade.from_run_dir(run_copy, settings).predict(sample_release / "clips320H" / "dog_c.mp4")
+    sample = report.tables["samples"].set_index("video").loc["dog_c"]
+    assert sample.frames == " ".join(map(str, result.frames))
+    assert sample.predicted == " ".join(label["label"] for label in result.labels)
+    dog = next(label for label in result.labels if label["actor"] == "dog")
+    assert dog["confidence"] == pytest.approx(float(report.head_probs["dog"].probs.iloc[0].max()), abs=1e-6)

@@ -13,6 +13,7 @@ import pytest
 from builders import constant_head, write_cache
 from cascade.errors import CascadeError
 from cascade.evaluation import EvaluationReport, _head_table, _prf_row, evaluate
+from cascade.labels import group
 from cascade.metrics import indicator
 from cascade.pipeline import CascadeSettings
 
@@ -70,7 +71,8 @@ def test_evaluate_per_frame_by_hand(tmp_path, heads, capsys):
                                  "a.mp4,5,adult-walking;dog-running,test\n"
                                  "b.mp4,3,dog-running,test\n"
                                  "c.mp4,1,bird-flying,test\n"
-                                 "c.mp4,4,bird-flying,train\n")  # not in the test split
+                                 "a.mp4,6,adult-walking,train\n"  # not in the test split, and the training
+                                 "c.mp4,4,bird-flying,train\n")  # pairs: person 18, bird 44 (no bird head)
     t = report.tables
     # samples: a2 {18} vs {17}: 0 | a5 {18} vs {18, 77}: P 1 R 1/2 F1 2/3 (the dog head says 76 on a5, but the
     # dog is not present in a) | b3 {76} vs {77}: 0 | c1 {18} vs {44}: 0 (a person is present, truly or not)
@@ -78,7 +80,10 @@ def test_evaluate_per_frame_by_hand(tmp_path, heads, capsys):
         "video": ["a", "a", "b", "c"], "frames": ["2", "5", "3", "1"],
         "true": ["adult-running", "adult-walking dog-running", "dog-running", "bird-flying"],
         "predicted": ["adult-walking", "adult-walking", "dog-rolling", "adult-walking"]}
-    assert _rows(t["overall"]) == {"cascade": pytest.approx([1 / 4, 1 / 8, 1 / 6, 4], abs=1e-7)}
+    # most frequent pair, for present groups with a head: a2, a5, c1 get the person's 18 and b3 nothing (no
+    # dog in the training labels): by chance the same sets as the cascade's, but b3's {} scores P 0 too
+    assert _rows(t["overall"]) == {"cascade": pytest.approx([1 / 4, 1 / 8, 1 / 6, 4], abs=1e-7),
+                                   "most frequent pair": pytest.approx([1 / 4, 1 / 8, 1 / 6, 4], abs=1e-7)}
     assert list(t["overall"].columns) == ["precision", "recall", "f1", "frames"]
     assert list(t["actors"].columns) == ["precision", "recall", "f1", "videos"]
     assert _rows(t["actors"]) == {k: pytest.approx(v, abs=1e-7, nan_ok=True) for k, v in ACTORS.items()}
@@ -134,12 +139,17 @@ def test_prf_row_and_head_table_by_hand():
     # sample 1: P 1 R 1 F1 1; sample 2: P 1/2 R 1 F1 2/3
     assert _prf_row(pred, true, "frames") == pytest.approx(
         {"precision": 3 / 4, "recall": 1.0, "f1": 5 / 6, "frames": 2}, abs=1e-7)
-    head_pairs = {  # rows, predicted pair, true pairs of the group
-        "person": ([0, 1, 2, 3], [18, 18, 11, 19], [{18}, {18, 11}, {12}, set()]),  # the last has no truth: left out
-        "dog": ([4], [77], [set()]),  # never truly there: no row
-        "bird": ([5, 6], [44, 48], [{48}, {48}]),
+    def outputs(rows, top_pairs, truths, group_name):  # probabilities whose most probable pair is the given one
+        pairs = list(group(group_name).pairs)
+        probs = [np.where(np.array(pairs) == p, 0.6, 0.4 / (len(pairs) - 1)) for p in top_pairs]
+        return pd.DataFrame({"row": rows, "probs": probs, "truth": truths})
+
+    head_probs = {  # rows, most probable pair, true pairs of the group
+        "person": outputs([0, 1, 2, 3], [18, 18, 11, 19], [{18}, {18, 11}, {12}, set()], "person"),  # no truth: left out
+        "dog": outputs([4], [77], [set()], "dog"),  # never truly there: no row
+        "bird": outputs([5, 6], [44, 48], [{48}, {48}], "bird"),
     }
-    table = _head_table(head_pairs, "videos")
+    table = _head_table(head_probs, "videos")
     # person: {18} vs {18}: 1 1 1 | {18} vs {18, 11}: P 1 R 1/2 F1 2/3 | {11} vs {12}: 0 -> accuracy 2/3
     # bird: {44} vs {48}: 0 | {48} vs {48}: 1 -> accuracy 1/2
     assert list(table.columns) == ["precision", "recall", "f1", "videos", "accuracy"]
@@ -160,19 +170,20 @@ def _report(absent=True, skipped=None):
 
 
 def test_summary_prints_the_three_tables_and_what_is_undefined():
-    # three decimals, undefined as '-' (column spacing is pandas' own: compared word by word)
+    # percentages with one decimal, as tune-thresholds prints them; counts as they are; undefined as '-'
+    # (column spacing is pandas' own: compared word by word)
     assert [line.split() for line in _report().summary().splitlines()] == [
-        ["==", "overall", "=="],
+        ["==", "overall", "(%)", "=="],
         ["precision", "recall", "f1", "frames"],
-        ["cascade", "0.500", "0.250", "0.333", "4"],
-        ["==", "actors", "=="],
+        ["cascade", "50.0", "25.0", "33.3", "4"],
+        ["==", "actors", "(%)", "=="],
         ["precision", "recall", "f1", "videos"],
-        ["dog", "1.000", "0.500", "0.667", "2"],
+        ["dog", "100.0", "50.0", "66.7", "2"],
         ["ball", "-", "-", "-", "0"],
-        ["car", "0.000", "-", "0.000", "0"],
-        ["==", "heads", "=="],
+        ["car", "0.0", "-", "0.0", "0"],
+        ["==", "heads", "(%)", "=="],
         ["precision", "recall", "f1", "frames", "accuracy"],
-        ["dog", "0.125", "-", "0.000", "3", "1.000"],
+        ["dog", "12.5", "-", "0.0", "3", "100.0"],
         "no labelled videos of: ball, car (their scores are undefined, shown as -)".split(),
         "written: r/overall.csv, r/heads.csv".split(),
     ]

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from cascade.heads.inputs import Window, frames_needed, head_input, head_sample, same_actor
+from cascade.errors import CascadeError
+from cascade.heads.inputs import (HeadInput, Window, best_boxes, check_window, frames_needed, head_input, head_sample,
+                                  head_window, same_actor, window_settings)
+from cascade.labels import group
 
 
 def test_a_window_puts_the_key_frame_in_the_middle_and_stops_at_frame_1():
@@ -70,3 +73,59 @@ def test_same_actor_is_the_box_that_overlaps_the_key_box_most():
     # most by intersection over union, not by intersection: a box holding the key box overlaps it little
     around = np.array([0.0, 0.0, 100.0, 100.0])
     assert same_actor(key, [around, near]) is near and same_actor(key, [around]) is around
+
+
+def test_temporal_settings_that_cannot_work_are_one_line_each():
+    check_window(None, None, None)  # nothing asked: nothing to check
+    check_window("tsm", 8, 2)
+    with pytest.raises(CascadeError, match=r"^unknown --temporal 'lstm'; valid: none, tsm$"):
+        check_window("lstm", None, None)
+    for clip_len, clip_stride in ((0, 2), (8, 0), (-1, None)):
+        with pytest.raises(CascadeError, match=rf"^--clip-len and --clip-stride must be at least 1, got {clip_len} and "
+                                               rf"{clip_stride}$"):
+            check_window(None, clip_len, clip_stride)
+    assert head_window("none", 8, 2) is None and head_window("tsm", 4, 3) == Window(4, 3)
+    with pytest.raises(CascadeError, match="--clip-len"):
+        head_window("tsm", 0, 3)
+
+
+def test_the_recipe_goes_to_a_checkpoint_and_back_unchanged():
+    assert window_settings(None) == {"temporal": "none", "clip_len": 1, "clip_stride": 1}
+    assert window_settings(Window(4, 3)) == {"temporal": "tsm", "clip_len": 4, "clip_stride": 3}
+    recipe = HeadInput(96, True, 0.25, Window(4, 3))
+    meta = recipe.to_meta()
+    assert meta == {"imgsz": 96, "crop": True, "crop_pad": 0.25, "temporal": "tsm", "clip_len": 4, "clip_stride": 3}
+    assert all(type(meta[k]) is t for k, t in (("imgsz", int), ("crop", bool), ("crop_pad", float)))
+    assert HeadInput.from_meta(meta) == recipe and HeadInput.from_meta(HeadInput().to_meta()) == HeadInput()
+    assert HeadInput() == HeadInput(224, False, 0.1, None)  # the seed's: whole 224 px frames
+    # a checkpoint from before temporal heads has no window entries: a single-frame head; JSON numbers are cast
+    old = HeadInput.from_meta({"imgsz": "64", "crop": 0, "crop_pad": "0.1", "group": "dog"})
+    assert old == HeadInput(64, False, 0.1, None) and type(old.imgsz) is int and type(old.crop) is bool
+
+
+def test_the_recipe_feeds_boxes_only_to_a_crop_head():
+    frames = {n: np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3) + n for n in range(1, 7)}
+    boxes = {3: np.array([2.0, 2.0, 6.0, 6.0])}
+    whole, crop = HeadInput(4, False, 0.0), HeadInput(4, True, 0.0)
+    assert torch.equal(whole.sample(frames, 3, boxes), head_input(frames[3], None, 4))
+    assert torch.equal(crop.sample(frames, 3, boxes), head_input(frames[3], boxes[3], 4, 0.0))
+    assert not torch.equal(crop.sample(frames, 3, boxes), whole.sample(frames, 3, boxes))
+    temporal = HeadInput(4, True, 0.0, Window(3, 2))
+    assert temporal.frames_needed([3]) == [1, 3, 5] and whole.frames_needed([5, 3]) == [3, 5]
+    assert torch.equal(temporal.sample(frames, 3, boxes), head_sample(frames, 3, boxes, 4, 0.0, Window(3, 2)))
+
+
+def test_best_boxes_are_the_group_s_most_confident_per_frame():
+    import pandas as pd
+
+    rows = [  # video, frame, cls, conf, box: the dog is COCO 16, the cat 15
+        ("v", 1, 16, 0.4, (0, 0, 10, 10)), ("v", 1, 16, 0.9, (1, 1, 11, 11)), ("v", 1, 15, 0.99, (2, 2, 12, 12)),
+        ("v", 2, 16, 0.3, (3, 3, 13, 13)), ("w", 2, 16, 0.95, (4, 4, 14, 14)), ("v", 3, 16, 0.8, (5, 5, 15, 15)),
+        ("v", 4, -1, 0.0, (0, 0, 0, 0)),
+    ]
+    detections = pd.DataFrame([(v, f, c, s, *b) for v, f, c, s, b in rows],
+                              columns=["video", "frame", "cls", "conf", "x1", "y1", "x2", "y2"])
+    found = best_boxes(detections, "v", group("dog"), [1, 2, 4])  # frame 3 not asked for, 4 has no dog
+    assert sorted(found) == [1, 2]
+    assert found[1].tolist() == [1, 1, 11, 11] and found[2].tolist() == [3, 3, 13, 13]
+    assert best_boxes(detections, "v", group("cat"), iter([1, 2])) == {1: pytest.approx(np.array([2, 2, 12, 12]))}

@@ -91,12 +91,19 @@ def add_thresholds(parser: argparse.ArgumentParser, default: str) -> None:
                              "exist (file); the built-in ones (builtin) (default: %(default)s)")
 
 
+def add_pair_cut(parser: argparse.ArgumentParser) -> None:
+    """--pair-cut: report more than the most probable pair of an actor (cascade.heads.pairs)."""
+    parser.add_argument("--pair-cut", type=float, default=None, metavar="P",
+                        help="also report every other pair of an actor whose head gives it probability P or more "
+                             "(default: only the most probable pair, the seed's)")
+
+
 def add_temporal_options(parser: argparse.ArgumentParser, training: bool) -> None:
     """--temporal, --clip-len, --clip-stride: what a head is trained on (``training``), or what every head
     of the run must have been trained on (predict, evaluate: each head as trained when left out)."""
     if training:
         parser.add_argument("--temporal", choices=defaults.TEMPORAL_CHOICES, default=defaults.TEMPORAL,
-                            help="none: one frame per sample; tsm: ResNet-34 with temporal shift modules over a clip "
+                            help="none: one frame per sample; tsm: the backbone with temporal shift modules over a clip "
                                  "of frames around each annotated frame (default: %(default)s)")
         parser.add_argument("--clip-len", type=int, default=defaults.CLIP_LEN,
                             help="frames per clip with --temporal tsm (default: %(default)s)")

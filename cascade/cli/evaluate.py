@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cascade.cli.common import (add_common, add_detect_options, add_split, add_temporal_options, add_thresholds,
+from cascade.cli.common import (add_common, add_detect_options, add_pair_cut, add_split, add_temporal_options, add_thresholds,
                                 cascade_settings, emit, flags_for, show_progress)
 
 HELP = "score the cascade on labelled videos (challenge P/R/F1, actor-stage and per-head tables; CSVs in RUN/evaluate)"
@@ -14,6 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
     add_split(parser, "test")
     add_thresholds(parser, "file")
+    add_pair_cut(parser)
     add_temporal_options(parser, training=False)
     add_detect_options(parser, conf=False)
 

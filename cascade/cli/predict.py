@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 from cascade import defaults
-from cascade.cli.common import (add_common, add_detect_options, add_temporal_options, add_thresholds, cascade_settings,
-                                cli_flag, flags_for, results_stream, show_progress)
+from cascade.cli.common import (add_common, add_detect_options, add_pair_cut, add_temporal_options, add_thresholds,
+                                cascade_settings, cli_flag, flags_for, results_stream, show_progress)
 
 HELP = ("say which actors do which actions in videos (files or folders); uses RUN/thresholds.json, else the "
         "built-in thresholds, and the heads in RUN/heads")
@@ -44,6 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head-frames", type=int, default=defaults.HEAD_FRAMES,
                         help="how many evenly spaced frames the heads look at (default: %(default)s)")
     add_thresholds(parser, defaults.THRESHOLDS)
+    add_pair_cut(parser)
     add_temporal_options(parser, training=False)
     add_detect_options(parser, conf=False)
 

@@ -1,4 +1,4 @@
-"""``cascade train-head --actor dog``: train one group's ResNet-34 action head."""
+"""``cascade train-head --actor dog``: train one group's action head (ResNet-34 by default)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import argparse
 from cascade import defaults
 from cascade.cli.common import add_common, add_temporal_options, emit, flags_for, show_progress
 
-HELP = "train one actor's ResNet-34 action head on the annotated train frames; writes RUN/heads/<group>.pt"
+HELP = ("train one actor's action head (ResNet-34 by default, or resnet18, mobilenet_v2) on the labelled train frames; "
+        "writes RUN/heads/<group>.pt")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,10 +20,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=defaults.LR, help="SGD learning rate (default: %(default)s)")
     parser.add_argument("--imgsz", type=int, default=defaults.HEAD_IMGSZ, help="input size (default: %(default)s)")
     parser.add_argument("--crop", action=argparse.BooleanOptionalAction, default=defaults.CROP,
-                        help="feed the actor's padded box instead of the whole frame (default: whole frame)")
+                        help="feed the actor's padded box instead of the whole frame; with clip-level labels, the "
+                             "group's most confident detected box in each frame, as predict takes it (default: whole frame)")
     add_temporal_options(parser, training=True)
-    parser.add_argument("--pretrained", choices=defaults.PRETRAINED_CHOICES, default=defaults.PRETRAINED,
-                        help="initial weights (default: %(default)s; falls back to random with a warning)")
+    parser.add_argument("--backbone", choices=defaults.BACKBONE_CHOICES, default=defaults.BACKBONE,
+                        help="the torchvision network of the head (default: %(default)s, the seed's)")
+    parser.add_argument("--pretrained", default=defaults.PRETRAINED, metavar="imagenet|none|FILE",
+                        help=f"first weights: imagenet (the state dict ${defaults.PRETRAINED_ENV} names for the backbone, "
+                             "else torchvision's download, else random with a warning), none (random), or a torchvision "
+                             "state dict file of the backbone (default: %(default)s)")
+    parser.add_argument("--freeze-bn", action=argparse.BooleanOptionalAction, default=defaults.FREEZE_BN,
+                        help="keep batch norm's pretrained statistics while fine-tuning (default: update them, the seed's)")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=defaults.AMP,
                         help="on CUDA, bf16 autocast and channels-last memory (default: on; off = the seed's fp32)")
     parser.add_argument("--val-fraction", type=float, default=defaults.VAL_FRACTION,

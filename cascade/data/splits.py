@@ -66,15 +66,43 @@ def validation_videos(videos: pd.DataFrame, fraction: float, seed: int) -> set[s
 
 def cv_folds(videos: pd.DataFrame, k: int, seed: int) -> list[np.ndarray]:
     """``k`` disjoint folds of video ids covering every video; each stratum is dealt round-robin
-    (continuing where the last stratum stopped), so fold sizes differ by at most one."""
+    (continuing where the last stratum stopped), so fold sizes differ by at most one. With a ``source``
+    column, :func:`grouped_folds`: no source on both sides of a fold."""
     if not 2 <= k <= len(videos):
         raise CascadeError(f"--cv needs 2 <= K <= {len(videos)} (the number of videos), got {k}")
+    if "source" in videos.columns:
+        return grouped_folds(videos, k, seed)
     folds: list[list[str]] = [[] for _ in range(k)]
     position = 0
     for members in _shuffled_by_stratum(videos, seed):
         for video in members:
             folds[position % k].append(video)
             position += 1
+    return [np.array(sorted(fold)) for fold in folds]
+
+
+def grouped_folds(videos: pd.DataFrame, k: int, seed: int) -> list[np.ndarray]:
+    """``k`` disjoint folds of video ids in which every ``source`` (a repository, a channel, a user: clips
+    that look alike) lies whole in one fold, so a fold's test videos never share a source with its
+    training videos. Sources are visited largest first (ties in a seeded order) and each goes to the
+    fold with the fewest videos so far (ties: the fold with fewest videos of the source's rarest group),
+    which keeps fold sizes and each group's share close without splitting a source."""
+    sources = videos.groupby("source", sort=True)
+    if not 2 <= k <= sources.ngroups:
+        raise CascadeError(f"cross-validation by source needs 2 <= K <= {sources.ngroups} (the number of sources), "
+                           f"got {k}")
+    rarest = strata(videos).to_numpy()
+    rng = np.random.default_rng(seed)
+    order = sorted(((-len(rows), rng.random(), name) for name, rows in sources))
+    folds: list[list[str]] = [[] for _ in range(k)]
+    by_group = np.zeros((k, len(set(rarest)) + 1))
+    names = {g: i for i, g in enumerate(sorted(set(rarest)))}
+    for _, _, name in order:
+        members = sources.get_group(name)
+        groups = [names[rarest[i]] for i in videos.index.get_indexer(members.index)]
+        chosen = min(range(k), key=lambda f: (len(folds[f]), by_group[f, groups].sum(), f))
+        folds[chosen] += members.video.tolist()
+        by_group[chosen, groups] += 1
     return [np.array(sorted(fold)) for fold in folds]
 
 

@@ -1,6 +1,6 @@
 """A head's file: ``RUN/heads/<group>.pt`` holds the weights and what makes them usable and explainable.
 
-The metadata: group, pair ids in output order, the input recipe (:class:`~cascade.heads.inputs.HeadInput`:
+The metadata: group, pair ids in output order, the backbone, the input recipe (:class:`~cascade.heads.inputs.HeadInput`:
 size, crop, window), normalisation, initialisation, training arguments, metrics and code version.
 Loading (``weights_only=True``) checks all of it, and refuses a head trained otherwise than the
 caller expects rather than feed it other inputs. Each head is written atomically and alone: the
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cascade import __version__
+from cascade import __version__, defaults
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
 from cascade.heads.inputs import IMAGENET_MEAN, IMAGENET_STD, HeadInput, window_settings
@@ -37,12 +37,14 @@ def head_path(run_dir: str | Path, group: Group) -> Path:
     return Path(run_dir) / HEADS_DIR / f"{group.name}.pt"
 
 
-def head_meta(group: Group, recipe: HeadInput, init: str, args: dict) -> dict:
+def head_meta(group: Group, recipe: HeadInput, init: str, args: dict, backbone: str = defaults.BACKBONE) -> dict:
     """The metadata every checkpoint carries (plain types only, for weights_only loading). A
-    single-frame head records ``temporal`` none and a window of one frame."""
+    single-frame head records ``temporal`` none and a window of one frame; ``init`` says where the
+    backbone's first weights came from."""
     return {
         "group": group.name,
         "pairs": list(group.pairs),
+        "backbone": backbone,
         **recipe.to_meta(),
         "mean": list(IMAGENET_MEAN),
         "std": list(IMAGENET_STD),
@@ -88,14 +90,20 @@ def load_head(path: str | Path, group: Group, device: torch.device | str = "cpu"
                            f"{list(group.pairs)}; train it again with {train}")
     recipe = HeadInput.from_meta(meta)
     _check_expected(path, group, recipe, {"temporal": temporal, "clip_len": clip_len, "clip_stride": clip_stride})
+    name = checkpoint_backbone(meta)
     with torch.device("meta"):  # no random initialisation to overwrite: loading takes 0.1 s, not 1 s
-        model, _ = build_head(group, "none", recipe.window)
+        model, _ = build_head(group, "none", recipe.window, name)
     try:
         model.load_state_dict(state, assign=True)
     except (RuntimeError, TypeError, AttributeError):
-        raise CascadeError(f"{path}: weights do not fit a ResNet-34 {group.name} head ({_misfit(state, model)}); "
+        raise CascadeError(f"{path}: weights do not fit a {name} {group.name} head ({_misfit(state, model)}); "
                            f"train it again with {train}") from None
     return model.to(device).eval(), meta
+
+
+def checkpoint_backbone(meta: dict) -> str:
+    """The checkpoint's backbone; checkpoints saved before backbones could be chosen are ResNet-34s."""
+    return str(meta.get("backbone", "resnet34"))
 
 
 def _misfit(state: dict, model: nn.Module) -> str:

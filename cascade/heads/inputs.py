@@ -24,11 +24,13 @@ from typing import Iterable, Mapping, Sequence
 
 import cv2
 import numpy as np
+import pandas as pd
 import torch
 from torchvision.ops import box_iou
 
 from cascade import defaults
 from cascade.errors import CascadeError
+from cascade.labels import Group
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -120,6 +122,15 @@ class HeadInput:
     def sample(self, frames: Mapping[int, np.ndarray], key: int, boxes: Mapping[int, np.ndarray]) -> torch.Tensor:
         """What the head sees for one key frame (:func:`head_sample`); ``boxes`` are ignored without crop."""
         return head_sample(frames, key, boxes if self.crop else {}, self.imgsz, self.crop_pad, self.window)
+
+
+def best_boxes(detections: pd.DataFrame, video: str, group: Group, numbers: Iterable[int]) -> dict[int, np.ndarray]:
+    """The group's most confident detected box in each of the given frames that has one: the box a crop
+    head sees, in training on clip-level labels (which have no boxes) as in prediction."""
+    rows = detections[(detections.video == video) & (detections.cls == group.coco_class)
+                      & detections.frame.isin(list(numbers))]
+    best = rows.sort_values("conf", ascending=False, kind="stable").drop_duplicates("frame")
+    return {int(r.frame): np.array([r.x1, r.y1, r.x2, r.y2]) for r in best.itertuples()}
 
 
 def frames_needed(keys: Iterable[int], window: Window | None) -> list[int]:

@@ -1,4 +1,4 @@
-"""Temporal Shift Module (Lin, Gan and Han, ICCV 2019) for ResNet-34: a head that sees motion.
+"""Temporal Shift Module (Lin, Gan and Han, ICCV 2019) for the heads' backbones: a head that sees motion.
 
 A single frame cannot tell walking from running or a ball going up from one coming down. TSM lets
 the frames of a clip exchange information at no cost in parameters: inside each residual block,
@@ -10,9 +10,10 @@ clip ``x`` of ``T`` frames with ``C`` channels and ``f = C // 8`` (the paper's 1
     out[t, 2f:]  = x[t, 2f:]
 
 The shift sits on the residual branch only (the paper's *residual shift*), so the identity path
-keeps each frame's own features. The clip's prediction is the mean of its per-frame logits (TSN's
-consensus). No parameter is added and none is renamed: a plain ResNet-34 state dict, ImageNet's
-included, loads unchanged.
+keeps each frame's own features: before the first convolution of every ResNet block, and of every
+MobileNetV2 block with a residual connection (the paper's online model is a MobileNetV2). The clip's
+prediction is the mean of its per-frame logits (TSN's consensus). No parameter is added and none is
+renamed: a plain ResNet or MobileNetV2 state dict, ImageNet's included, loads unchanged.
 
 Example::
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn.utils import skip_init
+from torchvision.models.mobilenetv2 import InvertedResidual, MobileNetV2
 from torchvision.models.resnet import BasicBlock, ResNet
 
 #: Share of the channels shifted each way (the paper's 1/8 backward + 1/8 forward).
@@ -73,16 +75,11 @@ def _shifted(conv: nn.Conv2d, clip_len: int) -> TemporalShiftConv2d:
     return shifted
 
 
-class TSMResNet(ResNet):
-    """ResNet-34 with a residual temporal shift in every block; takes clips (N, clip_len, 3, H, W)
-    and returns the mean of the per-frame logits. Initialised exactly as torchvision's ``resnet34()``."""
+class ClipConsensus(nn.Module):
+    """Takes clips (N, clip_len, 3, H, W), runs the network's own forward on their frames and returns
+    the mean of each clip's per-frame logits. Mixed in before a torchvision network class."""
 
-    def __init__(self, clip_len: int, num_classes: int = 1000) -> None:
-        super().__init__(BasicBlock, [3, 4, 6, 3], num_classes=num_classes)
-        self.clip_len = clip_len
-        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
-            for block in layer:
-                block.conv1 = _shifted(block.conv1, clip_len)
+    clip_len: int
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         count, frames = clips.shape[:2]
@@ -90,3 +87,27 @@ class TSMResNet(ResNet):
             raise ValueError(f"this TSM head takes clips of {self.clip_len} frames, got {frames}")
         per_frame = super().forward(clips.flatten(0, 1))  # a view: channels-last frames stay channels-last
         return per_frame.view(count, frames, -1).mean(1)
+
+
+class TSMResNet(ClipConsensus, ResNet):
+    """A ResNet of basic blocks (``layers``: (3, 4, 6, 3) is ResNet-34, (2, 2, 2, 2) ResNet-18) with a
+    residual temporal shift in every block. Initialised exactly as torchvision's ``resnet34()``/``resnet18()``."""
+
+    def __init__(self, clip_len: int, layers: tuple[int, ...] = (3, 4, 6, 3), num_classes: int = 1000) -> None:
+        super().__init__(BasicBlock, list(layers), num_classes=num_classes)
+        self.clip_len = clip_len
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            for block in layer:
+                block.conv1 = _shifted(block.conv1, clip_len)
+
+
+class TSMMobileNetV2(ClipConsensus, MobileNetV2):
+    """MobileNetV2 with a temporal shift before the first convolution of every residual block (the
+    TSM paper's online model). Initialised exactly as torchvision's ``mobilenet_v2()``."""
+
+    def __init__(self, clip_len: int, num_classes: int = 1000) -> None:
+        super().__init__(num_classes=num_classes)
+        self.clip_len = clip_len
+        for block in self.features:
+            if isinstance(block, InvertedResidual) and block.use_res_connect:
+                block.conv[0][0] = _shifted(block.conv[0][0], clip_len)

@@ -46,7 +46,10 @@ from cascade.labels import Group, group as find_group
 from cascade.metrics import sample_prf
 from cascade.device import select_device
 from cascade.heads.checkpoint import head_meta, head_path, save_head
-from cascade.heads.inputs import HeadInput, Window, frames_needed, head_sample, head_window, normalise, same_actor
+from cascade.detect.cache import CACHE_NAME, DetectionCache, load_detections
+from cascade.heads.backbones import backbone as backbone_of
+from cascade.heads.inputs import (HeadInput, Window, best_boxes, frames_needed, head_sample, head_window, normalise,
+                                  same_actor)
 from cascade.heads.model import build_head, predict_batches
 from cascade.workers import available_cores
 
@@ -80,10 +83,13 @@ def boxless(instances: pd.DataFrame) -> pd.DataFrame:
 
 
 def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool, pad: float,
-                   progress: bool = True, workers: int | None = None, window: Window | None = None) -> Samples:
+                   progress: bool = True, workers: int | None = None, window: Window | None = None,
+                   detections: pd.DataFrame | None = None) -> Samples:
     """Decode every needed frame once, videos in parallel threads (default: one per core), and build
     the inputs (a ``window`` of frames per sample for a temporal head). A video that cannot be decoded
-    is skipped with a warning and listed in ``skipped``."""
+    is skipped with a warning and listed in ``skipped``. With ``detections`` (crop on clip-level
+    labels), every frame of a window shows the group's most confident detected box in it, else the
+    key frame's, exactly as :meth:`~cascade.pipeline.Cascade.head_stage` feeds a crop head."""
     if crop and len(boxless(instances)):
         raise CascadeError("--crop needs a box for every instance; the labels give none for some (use --no-crop)")
     instances = instances.sort_values(["path", "frame"], kind="stable").reset_index(drop=True)
@@ -99,8 +105,9 @@ def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool
             skipped[rows.path.iat[0]] = str(exc)
             return
         annotated = rows.groupby("frame").box.agg(list).to_dict() if crop else {}
+        detected = best_boxes(detections, rows.video.iat[0], group, frames) if detections is not None else None
         for row, key, box in zip(rows.index, rows.frame, rows.box):
-            boxes = actor_boxes(annotated, key, box, window) if crop else {}
+            boxes = (detected if detected is not None else actor_boxes(annotated, key, box, window)) if crop else {}
             images[row] = head_sample(frames, key, boxes, imgsz, pad, window)
 
     videos = [rows for _, rows in instances.groupby("path", sort=False)]
@@ -118,6 +125,30 @@ def decode_samples(instances: pd.DataFrame, group: Group, imgsz: int, crop: bool
     truth = np.zeros((len(frame_ids), len(group.pairs)), bool)
     truth[frame_index, targets] = True
     return Samples(images, torch.as_tensor(targets), frame_index, truth, skipped)
+
+
+def cached_detections(run_dir: str | Path, dataset, videos) -> pd.DataFrame:
+    """The run's cached detections of these videos; a video the cache lacks is one line saying what to run."""
+    cached = DetectionCache(run_dir).videos()
+    missing = [v for v in videos if v not in cached]
+    if missing:
+        raise CascadeError(f"{Path(run_dir) / CACHE_NAME}: --crop on clip-level labels crops the detected boxes, and "
+                           f"{len(missing)} training video(s) are not detected yet (first: {missing[0]}); run "
+                           f"`cascade detect --data {dataset.source} --run-dir {run_dir}` first")
+    return load_detections(run_dir, list(videos))
+
+
+def with_detected_boxes(instances: pd.DataFrame, detections: pd.DataFrame, group: Group) -> tuple[pd.DataFrame, int]:
+    """Clip-level instances with the group's most confident detected box of their frame
+    (:func:`~cascade.heads.inputs.best_boxes`), those of frames without one left out; and how many were."""
+    boxes = {}
+    for video, rows in instances.groupby("video"):
+        boxes.update({(video, n): b for n, b in best_boxes(detections, video, group, rows.frame).items()})
+    found = np.array([(v, f) in boxes for v, f in zip(instances.video, instances.frame)], bool)
+    kept = instances[found].reset_index(drop=True)
+    kept["box"] = [boxes[(v, f)] for v, f in zip(kept.video, kept.frame)]
+    frames_lost = instances[~found].drop_duplicates(["video", "frame"])
+    return kept, len(frames_lost)
 
 
 def actor_boxes(annotated: dict[int, list[np.ndarray]], key: int, box: np.ndarray,
@@ -149,6 +180,7 @@ class TrainReport:
     frames_per_sample: int = 1  # a temporal head's clip length
     input_mib: float = 0.0  # the decoded uint8 inputs, training and validation, kept for all epochs
     skipped: dict[str, str] = field(default_factory=dict)  # video file -> why it could not be decoded
+    without_box: int = 0  # crop on clip-level labels: frames left out, no detected box of the group
 
     def summary(self) -> str:
         table = pd.DataFrame(self.epochs).to_string(index=False, float_format="{:.3f}".format)
@@ -157,6 +189,8 @@ class TrainReport:
         text = (f"{self.group} head: {self.train_samples} training and {self.val_samples} validation samples, "
                 f"initialised from {self.init}; inputs kept as uint8: {self.input_mib:.1f} MiB\n{table}\n"
                 f"kept {kept} -> {self.file} ({self.seconds:.1f} s, {self.images_per_s:.0f} {unit}/s)")
+        if self.without_box:
+            text += f"\n{self.without_box} labelled frame(s) left out: no detected {self.group} box to crop"
         if self.skipped:
             text += f"\n{len(self.skipped)} video(s) skipped, not decodable: " + "; ".join(self.skipped.values())
         return text
@@ -174,15 +208,20 @@ def frame_scores(probs: torch.Tensor, samples: Samples) -> tuple[float, float, f
 
 def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch.device, batch: int,
                     generator: torch.Generator, bar: tqdm, amp: bool = True,
-                    order: torch.Tensor | None = None) -> torch.Tensor:
+                    order: torch.Tensor | None = None, freeze_bn: bool = False) -> torch.Tensor:
     """One pass over the samples in a seeded order (``order``: sample indices in the order to visit
     them, for callers that must keep samples together in a step); returns the mean loss as a tensor
-    on ``device``.
+    on ``device``. ``freeze_bn``: batch norm keeps its (pretrained) running statistics, which batches
+    of four frames of one actor would otherwise pull towards theirs.
 
     Nothing in the loop waits for the GPU (no host copies of losses or constants, no blocking
     transfers), so the host queues steps ahead of the device; the caller reads the loss once.
     """
     model.train()
+    if freeze_bn:
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
     cuda = device.type == "cuda" and amp
     loss_fn = nn.CrossEntropyLoss()
     total = torch.zeros((), device=device)
@@ -227,7 +266,9 @@ def train_head(
     temporal: str = defaults.TEMPORAL,
     clip_len: int = defaults.CLIP_LEN,
     clip_stride: int = defaults.CLIP_STRIDE,
+    backbone: str = defaults.BACKBONE,
     pretrained: str = defaults.PRETRAINED,
+    freeze_bn: bool = defaults.FREEZE_BN,
     val_fraction: float = defaults.VAL_FRACTION,
     device: str = defaults.DEVICE,
     seed: int = defaults.SEED,
@@ -238,6 +279,10 @@ def train_head(
 
     ``temporal``: ``none`` (one frame per sample, the seed's) or ``tsm`` (clips of ``clip_len`` frames
     ``clip_stride`` apart around each annotated frame; the clip settings are unused otherwise).
+    ``backbone``: a torchvision network (:mod:`cascade.heads.backbones`) whose first weights
+    ``pretrained`` names (``imagenet``, ``none`` or a state dict file). ``crop`` on clip-level labels
+    (which have no boxes) takes the group's most confident detected box in each frame from the run's
+    detections cache, as ``predict`` does; frames without one are left out of training and counted.
     ``amp`` (CUDA only): bf16 autocast and channels-last memory; off gives the seed's fp32 steps.
     The checkpoint records the arguments exactly as this call received them.
     """
@@ -247,14 +292,20 @@ def train_head(
         raise CascadeError("--epochs and --batch must be at least 1, --imgsz at least 32, --lr positive")
     window = head_window(temporal, clip_len, clip_stride)
     torch_device = select_device(device)
+    backbone_of(backbone)  # an unknown name is one line before any decoding
     dataset = open_dataset(data, seed, run_dir)
-    if crop and dataset.clip_level:
-        raise CascadeError(f"{dataset.source}: --crop needs boxes, and clip-level labels (no frame column) have "
-                           "none; train without --crop")
     train_frames, val_frames = split_frames(dataset, val_fraction, seed)
     train_inst, val_inst = instance_table(train_frames, group), instance_table(val_frames, group)
     if train_inst.empty:
         raise CascadeError(f"{dataset.source}: no training frames show a {group.name}; nothing to train its head on")
+    detected, without_box = None, 0
+    if crop and dataset.clip_level:
+        detected = cached_detections(run_dir, dataset, pd.concat([train_inst, val_inst]).video.unique())
+        (train_inst, lost_train), (val_inst, lost_val) = (with_detected_boxes(i, detected, group) for i in (train_inst, val_inst))
+        without_box = lost_train + lost_val
+        if train_inst.empty:
+            raise CascadeError(f"{dataset.source}: no training frame has a detected {group.name} box to crop; "
+                               "train without --crop")
     unboxed = boxless(pd.concat([train_inst, val_inst])) if crop else []
     if len(unboxed):  # said here, where the labels' file is known; decode_samples only guards
         raise CascadeError(f"{dataset.source}: --crop needs a box for every label, and the {group.name} of "
@@ -262,7 +313,7 @@ def train_head(
                            "train without --crop")
     start = time.monotonic()
     decode = functools.partial(decode_samples, group=group, imgsz=imgsz, crop=crop, pad=defaults.CROP_PAD,
-                               progress=progress, window=window)
+                               progress=progress, window=window, detections=detected)
     train = decode(train_inst)
     val = decode(val_inst) if len(val_inst) else None
     decode_seconds = time.monotonic() - start
@@ -276,7 +327,7 @@ def train_head(
             samples.images, samples.targets = samples.images.to(torch_device), samples.targets.to(torch_device)
 
     torch.manual_seed(seed)
-    model, init = build_head(group, pretrained, window)
+    model, init = build_head(group, pretrained, window, backbone)
     model = model.to(torch_device)
     if torch_device.type == "cuda" and amp:
         model = model.to(memory_format=torch.channels_last)
@@ -287,12 +338,14 @@ def train_head(
     report = TrainReport(group.name, str(path), init, len(train.targets), 0 if val is None else len(val.targets), 0,
                          frames_per_sample=1 if window is None else window.clip_len,
                          input_mib=sum(s.images.nbytes for s in filter(None, (train, val))) / 2**20,
-                         skipped={**train.skipped, **(val.skipped if val is not None else {})})
+                         skipped={**train.skipped, **(val.skipped if val is not None else {})},
+                         without_box=without_box)
     best_f1 = -1.0
     with tqdm(total=epochs * len(train.targets), desc=f"train {group.name}", unit="img", disable=not progress) as bar:
         for epoch in range(1, epochs + 1):
             epoch_start = time.monotonic()
-            loss = float(train_one_epoch(model, train, optimiser, torch_device, batch, generator, bar, amp))
+            loss = float(train_one_epoch(model, train, optimiser, torch_device, batch, generator, bar, amp,
+                                         freeze_bn=freeze_bn))
             scheduler.step()
             row = {"epoch": epoch, "loss": loss, "lr": optimiser.param_groups[0]["lr"]}
             if val is not None:
@@ -305,7 +358,7 @@ def train_head(
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
     report.best_epoch = best_row["epoch"]
-    meta = head_meta(group, HeadInput(imgsz, crop, defaults.CROP_PAD, window), init, received)
+    meta = head_meta(group, HeadInput(imgsz, crop, defaults.CROP_PAD, window), init, received, backbone)
     meta.update(epoch=report.best_epoch, metrics=best_row)
     save_head(path, model, meta)
     report.seconds, report.decode_seconds = time.monotonic() - start, decode_seconds

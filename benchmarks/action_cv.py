@@ -1,0 +1,253 @@
+"""The action stage on real labelled clips: which heads name actions right, cross-validated by source.
+
+Data: the clips of ``../shared/clips/labels.csv`` (clip-level A2D labels), condensed as the main job
+condenses them (``cascade sample-clips``: 48 frames spread over each clip, 320 px high) and detected
+once at every frame by the shared YOLO11n INT8 export. Folds: K folds of the clips in which each
+source repository (``../shared/clips/SOURCES.csv``) lies whole in one fold, so no fold is tested on
+clips that look like its training clips (:func:`cascade.data.splits.grouped_folds`). Inside each fold
+the real pipeline runs as a user runs it: ``tune_thresholds`` (the default margin method) on the
+training clips, ``train_head`` for every group with training labels, ``evaluate`` on the held-out
+clips. Every row sees the same folds and the same tuned actor stage.
+
+Rows (all heads at the same reduced size, for a 2-core CPU; say so when quoting):
+
+* ``most frequent pair``: no network; each present actor with a head gets its most frequent pair in
+  the training folds (``evaluate``'s baseline row). A head that does not beat it has learned nothing;
+* ``seed``: ResNet-34 from random weights (no ImageNet ResNet-34 can be had here), single frame,
+  whole frame, the seed's optimiser (SGD lr 1e-3 momentum 0.9, batch 4);
+* ``mnv2``: MobileNetV2 from the shared ImageNet state dict, fine-tuned, whole frame;
+* ``mnv2 frozen-bn``: the same with batch norm statistics frozen (measure, keep what the table says);
+* ``mnv2 crop``: the actor's detected box instead of the whole frame;
+* ``mnv2 crop tsm``: the same over windows of frames with temporal shift modules;
+* ``+ pair cut``: the best network row, reporting also every other pair above a cut tuned per head
+  on its training clips (:mod:`cascade.heads.pairs`), against the top pair alone.
+
+Printed: whole-cascade P/R/F1 over all held-out clips (the challenge's per-sample scores over pair
+sets), its spread over folds, actor-stage F1, per-head accuracy on clips where the actor truly is,
+and training time; the same figures go to ``benchmarks/latest.json`` under ``action_cv``.
+
+    python3 benchmarks/action_cv.py                    # K = 3, 4 epochs at 112 px: about 25 minutes on 2 cores
+    python3 benchmarks/action_cv.py --rows mnv2 --folds 2 --epochs 1     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from _data import LABELLED_CLIPS, REPO, SHARED, machine, record
+from cascade.data.clips import ClipDataset
+from cascade.data.sample import build_sample_clips
+from cascade.data.splits import grouped_folds
+from cascade.detect import CACHE_NAME, DetectOptions, detect_dataset
+from cascade.evaluation import evaluate
+from cascade.heads.pairs import best_cut, reported
+from cascade.heads.training import train_head
+from cascade.labels import VALID_PAIRS, group, group_of_pair, parse_pair
+from cascade.metrics import indicator, sample_prf
+from cascade.pipeline import CascadeSettings
+from cascade.thresholds.workflow import tune_thresholds
+
+MOBILENET = SHARED / "weights" / "mobilenet_v2_imagenet" / "mobilenet_v2_imagenet1001.pt"
+#: Row name -> train_head settings beyond the common ones.
+ROWS = {
+    "seed": dict(backbone="resnet34", pretrained="none", lr=1e-3, batch=4),
+    "mnv2": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET)),
+    "mnv2 frozen-bn": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET), freeze_bn=True),
+    "mnv2 crop": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True),
+    "mnv2 crop tsm": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True, temporal="tsm", clip_len=4,
+                          clip_stride=2),
+}
+BASELINE = "most frequent pair"
+
+
+@dataclass
+class RowResult:
+    """One row's held-out samples over all folds, and what each fold said."""
+
+    true: list[tuple[int, ...]] = field(default_factory=list)
+    predicted: list[list[int]] = field(default_factory=list)
+    fold_f1: list[float] = field(default_factory=list)
+    actor_f1: list[float] = field(default_factory=list)
+    head_hits: dict[str, list[bool]] = field(default_factory=dict)
+    baseline_f1: list[float] = field(default_factory=list)  # the most frequent pair's, same folds
+    train_seconds: float = 0.0
+    heads_trained: int = 0
+
+    def scores(self) -> tuple[float, float, float]:
+        return tuple(100 * float(v) for v in sample_prf(indicator(self.predicted, VALID_PAIRS),
+                                                         indicator(self.true, VALID_PAIRS)))
+
+
+def prepare(args: argparse.Namespace) -> tuple[Path, pd.DataFrame]:
+    """Condensed clips with a source column (once), and their detections (once)."""
+    clips = args.work / "clips"
+    if not (clips / "labels.csv").exists():
+        build_sample_clips(args.labels, clips, frames_per_clip=args.frames_per_clip, overwrite=True)
+    sources = pd.read_csv(SHARED / "clips" / "SOURCES.csv")
+    source_of = dict(zip(sources.file.map(lambda f: Path(f).stem), sources.source_repo))
+    table = pd.read_csv(clips / "labels.csv", dtype=str, keep_default_na=False)
+    table["source"] = [source_of[Path(v).stem] for v in table.video]
+    labels = args.work / "labels.csv"
+    table[["video", "labels", "source"]].to_csv(labels, index=False)
+    detected = detect_dataset(labels, args.work / "detected", "all", DetectOptions(weights=args.weights, device="cpu"),
+                              seed=args.fold_seed, progress=False)
+    kept = table[[Path(v).stem in set(detected.videos) for v in table.video]]
+    return labels, kept
+
+
+def fold_csv(folder: Path, table: pd.DataFrame, held_out: set[str]) -> Path:
+    """The fold's labels: the held-out clips are its test split."""
+    folder.mkdir(parents=True, exist_ok=True)
+    split = ["test" if Path(v).stem in held_out else "train" for v in table.video]
+    path = folder / "labels.csv"
+    table.assign(video=[str((table.attrs["root"] / v).resolve()) for v in table.video], split=split)[
+        ["video", "labels", "split"]].to_csv(path, index=False)
+    return path
+
+
+def fresh_run(run: Path, cache: Path) -> Path:
+    """A run dir that starts with the shared detections, so nothing is detected twice."""
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir(parents=True)
+    shutil.copy(cache / CACHE_NAME, run / CACHE_NAME)
+    return run
+
+
+def run_row(name: str, args, csv: Path, run: Path, settings: CascadeSettings, result: RowResult,
+            cut_result: RowResult | None) -> None:
+    """Train every head the fold's training clips can train, evaluate on the held-out clips."""
+    dataset = ClipDataset(csv, pd.read_csv(csv, dtype=str, keep_default_na=False), frames_per_clip=args.train_frames)
+    groups = sorted({group_of_pair(p).name for pairs in dataset.clips[dataset.clips.split == "train"].pairs
+                     for p in pairs})
+    start = time.perf_counter()
+    for group_name in groups:
+        train_head(dataset, run, actor=group_name, epochs=args.epochs, imgsz=args.imgsz, device="cpu",
+                   val_fraction=0, seed=args.fold_seed, progress=False,
+                   **{"batch": args.batch, "lr": args.lr, **ROWS[name]})
+        result.heads_trained += 1
+    result.train_seconds += time.perf_counter() - start
+    report = evaluate(csv, run, split="test", settings=settings, progress=False)
+    samples = report.tables["samples"]
+    result.true += [tuple(sorted(parse(t))) for t in samples.true]
+    result.predicted += [sorted(parse(p)) for p in samples.predicted]
+    result.fold_f1.append(100 * float(report.tables["overall"].loc["cascade", "f1"]))
+    result.actor_f1.append(100 * float(report.tables["actors"].loc["per-video", "f1"]))
+    result.baseline_f1.append(100 * float(report.tables["overall"].loc[BASELINE, "f1"]))
+    for group_name, outputs in report.head_probs.items():
+        hits = [group(group_name).pairs[int(p.argmax())] in t for p, t in zip(outputs.probs, outputs.truth) if t]
+        result.head_hits.setdefault(group_name, []).extend(hits)
+    if cut_result is not None:  # the cut each head would choose on its training clips, applied to held-out ones
+        trained_on = evaluate(csv, run, split="train", settings=settings, progress=False)
+        predicted = [set(p) for p in result.predicted[-len(samples):]]
+        present = {g for g in report.head_probs}
+        for group_name in present:
+            head_group = group(group_name)
+            seen = trained_on.head_probs[group_name]
+            truth = indicator([sorted(t) for t in seen.truth], head_group.pairs)
+            cut, _ = best_cut(np.stack(seen.probs.tolist()), truth) if len(seen) else (None, 0.0)
+            outputs = report.head_probs[group_name]
+            for row, probs in zip(outputs.row, outputs.probs):
+                if any(group_of_pair(p).name == group_name for p in predicted[row]):  # the actor was reported
+                    predicted[row] |= {head_group.pairs[k] for k in np.flatnonzero(reported(probs[None], cut)[0])}
+        cut_result.true += result.true[-len(samples):]
+        cut_result.predicted += [sorted(p) for p in predicted]
+        cut_result.fold_f1.append(100 * float(sample_prf(indicator(cut_result.predicted[-len(samples):], VALID_PAIRS),
+                                                         indicator(cut_result.true[-len(samples):], VALID_PAIRS))[2]))
+
+
+def parse(names: str) -> list[int]:
+    """Pair ids from names separated by spaces (the samples table's cells)."""
+    return [parse_pair(n) for n in str(names).split() if n and n != "nan"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--labels", type=Path, default=LABELLED_CLIPS)
+    parser.add_argument("--work", type=Path, default=REPO / "runs" / "action-cv")
+    parser.add_argument("--weights", default=str(SHARED / "weights" / "yolo11n_int8_openvino_model"))
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--fold-seed", type=int, default=0)
+    parser.add_argument("--frames-per-clip", type=int, default=48, help="condensed clips, as the main job's")
+    parser.add_argument("--train-frames", type=int, default=4, help="frames per training clip a head learns from")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--imgsz", type=int, default=112)
+    parser.add_argument("--batch", type=int, default=16, help="every row but the seed's (4)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="every row but the seed's (1e-3)")
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    _, table = prepare(args)
+    table.attrs["root"] = args.work / "clips"
+    videos = pd.DataFrame({"video": [Path(v).stem for v in table.video], "source": table.source.to_numpy(),
+                           "groups": [frozenset(group_of_pair(p).name for p in parse(labels.replace(";", " ")))
+                                      for labels in table.labels]})
+    folds = grouped_folds(videos, args.folds, args.fold_seed)
+    print(f"machine: {machine()}")
+    print(f"clips: {len(table)} condensed to {args.frames_per_clip} frames at 320 px, from {videos.source.nunique()} "
+          f"sources; {args.folds} folds by source (sizes {[len(f) for f in folds]}), fold seed {args.fold_seed}")
+    print(f"heads: {args.epochs} epochs at {args.imgsz} px on {args.train_frames} frames per clip, batch {args.batch}, "
+          f"lr {args.lr} "
+          f"(the seed row: batch 4, lr 1e-3); evaluate: 5 frames per clip\n")
+    settings = CascadeSettings(thresholds="file", device="cpu", detect=DetectOptions(device="cpu", workers=0))
+    results = {name: RowResult() for name in [BASELINE, *args.rows]}
+    best_network = "mnv2" if "mnv2" in args.rows else args.rows[-1]
+    cut_name = f"{best_network} + pair cut"
+    results[cut_name] = RowResult()
+    for number, held_out in enumerate(folds):
+        csv = fold_csv(args.work / f"fold{number}", table, set(held_out))
+        base = fresh_run(args.work / f"fold{number}" / "actor", args.work / "detected")
+        tune_thresholds(csv, base, split="train", seed=args.fold_seed, progress=False)
+        for name in args.rows:
+            run = fresh_run(args.work / f"fold{number}" / name.replace(" ", "-"), args.work / "detected")
+            shutil.copy(base / "thresholds.json", run / "thresholds.json")
+            run_row(name, args, csv, run, settings, results[name], results[cut_name] if name == best_network else None)
+            if name == args.rows[0]:  # the baseline: evaluate's row beside the cascade's, on the held-out clips
+                results[BASELINE].fold_f1.append(results[name].baseline_f1[-1])
+            print(f"fold {number}: {name}: F1 {results[name].fold_f1[-1]:.1f} ({time.perf_counter() - start:.0f} s)",
+                  flush=True)
+    baseline = results.pop(BASELINE)
+    rows = []
+    for name, result in results.items():
+        p, r, f1 = result.scores()
+        rows.append({"row": name, "precision": p, "recall": r, "f1": f1,
+                     "fold_mean": np.mean(result.fold_f1) if result.fold_f1 else np.nan,
+                     "fold_f1": " ".join(f"{v:.1f}" for v in result.fold_f1) or "-",
+                     "actor_f1": np.mean(result.actor_f1) if result.actor_f1 else np.nan,
+                     "head_accuracy": 100 * np.mean([h for hits in result.head_hits.values() for h in hits])
+                     if result.head_hits else np.nan,
+                     "train_s": result.train_seconds, "heads": result.heads_trained})
+    table_out = pd.DataFrame(rows).set_index("row")
+    print(table_out.to_string(float_format="{:.1f}".format, na_rep="-"))
+    base_f1 = float(np.mean(baseline.fold_f1))
+    print(f"\n{BASELINE} (no network, same folds and actor stage): F1 by fold "
+          + " ".join(f"{v:.1f}" for v in baseline.fold_f1) + f", mean {base_f1:.1f}")
+    best = table_out.f1.idxmax()
+    best_fold_mean = float(table_out.loc[best, "fold_mean"]) if not np.isnan(table_out.loc[best, "fold_mean"]) else np.nan
+    print(f"best row: {best}, F1 {table_out.f1.max():.1f} over all held-out clips; its mean fold F1 minus the "
+          f"baseline's: {best_fold_mean - base_f1:+.1f}"
+          + (f"; F1 minus the seed row's: {table_out.f1.max() - table_out.loc['seed', 'f1']:+.1f}"
+             if "seed" in table_out.index else ""))
+    print("per-head accuracy on held-out clips where the actor truly is, best row: "
+          + ", ".join(f"{g} {100 * np.mean(h):.0f} % ({len(h)})" for g, h in sorted(results[best].head_hits.items())))
+    print(f"whole run: {time.perf_counter() - start:.0f} s")
+    record("action_cv", {
+        "clips": int(len(table)), "sources": int(videos.source.nunique()), "folds": args.folds,
+        "fold_seed": args.fold_seed, "epochs": args.epochs, "imgsz": args.imgsz, "train_frames": args.train_frames,
+        "baseline_fold_f1": [round(v, 2) for v in baseline.fold_f1], "baseline_f1": round(base_f1, 2),
+        "rows": {name: {k: (round(float(v), 2) if isinstance(v, (float, np.floating)) else v) for k, v in row.items()}
+                 for name, row in table_out.iterrows()},
+        "best_row": best, "best_fold_mean_minus_baseline": round(best_fold_mean - base_f1, 2),
+        "seconds": round(time.perf_counter() - start, 1),
+    })
+
+
+if __name__ == "__main__":
+    main()
