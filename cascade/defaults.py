@@ -61,6 +61,13 @@ TEMPORAL = "none"  # single-frame heads, the seed's, until real labelled data sh
 CLIP_LEN = 8  # --temporal tsm: frames per clip, the TSM paper's 8 segments
 CLIP_STRIDE = 2  # --temporal tsm: frames between clip frames: 8 frames span 15 of A2D's ~25 fps, over half a second
 
+# Demo data (cascade demo-data)
+DATA_ENV = "CASCADE_DATA"  # folder for what cascade downloads; else the platform's cache (pooch.os_cache)
+DEMO_FOLDER = "demo-clips"  # the demo clips' folder inside it
+DEMO_URL_ENV = "CASCADE_DEMO_URL"  # a mirror's base URL, in place of each manifest URL's scheme and host
+DEMO_RETRIES = 3  # tries after the first, per clip: pooch waits 1 s, 2 s, 3 s between them
+DOWNLOAD_TIMEOUT_S = 30  # seconds without a byte before a download counts as failed (pooch's default)
+
 SEED = 0
 RUN_DIR = "runs"
 DEVICE = "auto"  # the first CUDA GPU when there is one, else the CPU

@@ -30,6 +30,7 @@ COMMANDS = {
     "evaluate": "evaluate",
     "sample-release": "sample_release",
     "sample-clips": "sample_clips",
+    "demo-data": "demo_data",
 }
 
 
