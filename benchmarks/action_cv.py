@@ -235,15 +235,16 @@ def main() -> None:
           f"baseline's: {best_fold_mean - base_f1:+.1f}"
           + (f"; F1 minus the seed row's: {table_out.f1.max() - table_out.loc['seed', 'f1']:+.1f}"
              if "seed" in table_out.index else ""))
-    print("per-head accuracy on held-out clips where the actor truly is, best row: "
-          + ", ".join(f"{g} {100 * np.mean(h):.0f} % ({len(h)})" for g, h in sorted(results[best].head_hits.items())))
+    trained = max((n for n in results if results[n].head_hits), key=lambda n: table_out.loc[n, "f1"])
+    print(f"per-head accuracy on held-out clips where the actor truly is, {trained}: "
+          + ", ".join(f"{g} {100 * np.mean(h):.0f} % ({len(h)})" for g, h in sorted(results[trained].head_hits.items())))
     print(f"whole run: {time.perf_counter() - start:.0f} s")
     record("action_cv", {
         "clips": int(len(table)), "sources": int(videos.source.nunique()), "folds": args.folds,
         "fold_seed": args.fold_seed, "epochs": args.epochs, "imgsz": args.imgsz, "train_frames": args.train_frames,
         "baseline_fold_f1": [round(v, 2) for v in baseline.fold_f1], "baseline_f1": round(base_f1, 2),
-        "rows": {name: {k: (round(float(v), 2) if isinstance(v, (float, np.floating)) else v) for k, v in row.items()}
-                 for name, row in table_out.iterrows()},
+        "rows": {name: {k: (None if pd.isna(v) else round(float(v), 2)) if isinstance(v, (float, np.floating)) else v
+                        for k, v in row.items()} for name, row in table_out.iterrows()},
         "best_row": best, "best_fold_mean_minus_baseline": round(best_fold_mean - base_f1, 2),
         "seconds": round(time.perf_counter() - start, 1),
     })
