@@ -77,7 +77,6 @@ THRESHOLDS = "auto"  # the run's thresholds.json, else the built-in defaults (se
 SPLIT_CHOICES = ("train", "test", "all")
 FITNESS_CHOICES = ("prf1", "p", "f1")  # maximise P*R*F1 (the seed's), P or F1
 METHOD_CHOICES = ("margin", "pso", "grid", "constant", "builtin")  # see cascade.thresholds.methods
-PRETRAINED_CHOICES = ("imagenet", "none")  # or the path of a torchvision state dict file
 BACKBONE_CHOICES = ("resnet34", "resnet18", "mobilenet_v2")  # torchvision models (cascade.heads.backbones)
 TEMPORAL_CHOICES = ("none", "tsm")  # a single frame; ResNet-34 with temporal shift modules over a clip
 #: Where a cascade's thresholds come from: ``auto`` the run's file, else the built-in defaults;
