@@ -111,8 +111,9 @@ def test_the_clips_land_whole_listed_with_our_labels_and_a_rerun_fetches_nothing
         assert _sha256(cache / video) == clip.sha256 == _sha256(CLIPS / video)
     assert sorted(p.name for p in cache.iterdir()) == sorted([*SERVED, "labels.csv"])  # no temporary file left
     labels = pd.read_csv(cache / "labels.csv", keep_default_na=False)
-    assert list(labels.columns) == ["video", "labels", "note"]
+    assert list(labels.columns) == ["video", "labels", "note", "group"]
     assert {row.video: row.labels for row in labels.itertuples()} == {v: c.labels for v, c in expected.items()}
+    assert {row.video: row.group for row in labels.itertuples()} == {v: c.source for v, c in expected.items()}
 
     server.requested.clear()
     result = fetch_demo_clips(cache, manifest=manifest, base_url=server.url, progress=False)
@@ -123,6 +124,7 @@ def test_the_clips_land_whole_listed_with_our_labels_and_a_rerun_fetches_nothing
     assert code == 0, err
     condensed = pd.read_csv(tmp_path / "demo" / "labels.csv")
     assert sorted(condensed.video) == sorted(f"{Path(v).stem}.mp4" for v in SERVED)
+    assert sorted(condensed.group) == sorted(c.source for c in expected.values())  # sources kept for the folds
 
 
 def test_a_clip_served_corrupted_is_refused_and_not_kept(served, tmp_path):

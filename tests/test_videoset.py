@@ -17,7 +17,7 @@ def test_real_videoset_counts():
     assert set(videos.height) == {320}
 
 
-def test_validation_split_is_seeded_and_stratified():
+def test_validation_split_is_seeded_and_each_actor_gives_about_its_share():
     videos = read_videoset(VIDEOSET)
     train = videos[videos.split == "train"].assign(groups=lambda t: t.label.map(lambda p: frozenset({group_of_pair(p).name})))
     held = validation_videos(train, 0.1, seed=0)

@@ -4,7 +4,8 @@
   (the video file), ``frame`` (1-based), ``pairs`` (tuple of valid pair ids present),
   ``instance_pairs`` and ``boxes`` (N x 4 array, one row per instance, NaN where unknown) and ``split``;
 * **labelled videos** - one row per video: ``video``, ``path``, ``split``, ``groups`` (frozenset
-  of group names present over its annotated frames).
+  of group names present over its annotated frames) and ``group``: where the video comes from
+  (:func:`video_groups`), which keeps look-alike videos on one side of a split or fold.
 
 The readers: :mod:`~cascade.data.release` (an A2D release), :mod:`~cascade.data.frame_csv` (a
 user's CSV of labelled frames), :mod:`~cascade.data.clips` (a CSV of labelled clips);
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar, Mapping
 
 import pandas as pd
 
@@ -37,6 +39,7 @@ class Dataset:
     source: Path
     frames: pd.DataFrame = field(repr=False)
     clip_level = False  # labels per annotated frame; clip-level datasets label whole videos
+    named_groups: ClassVar[Mapping[str, str]] = {}  # video -> the group a CSV's ``group`` column names
 
     def labelled_frames(self, split: str = "all") -> pd.DataFrame:
         """Annotated frames of a split ('train', 'test' or 'all')."""
@@ -52,6 +55,7 @@ class Dataset:
                 "path": grouped.path.first().to_numpy(),
                 "split": grouped.split.first().to_numpy(),
                 "groups": [frozenset().union(*map(groups_of_pairs, pairs)) for _, pairs in grouped.pairs],
+                "group": video_groups(list(grouped.groups), grouped.path.first().tolist(), self.named_groups),
             }
         )
 
@@ -59,6 +63,29 @@ class Dataset:
         """Video id -> file, for every labelled video of the split."""
         videos = self.labelled_videos(split)
         return dict(zip(videos.video, map(Path, videos.path)))
+
+
+def video_groups(videos: list[str], paths: list[str], named: Mapping[str, str]) -> list[str]:
+    """Each video's group: the one ``named`` gives it (a CSV's ``group`` column: a repository, a
+    channel, a person), else its folder when the videos lie in more than one folder (a user's videos
+    sorted by where they came from), else the video itself (nothing says which videos look alike)."""
+    folders = [str(Path(p).parent) for p in paths]
+    by_folder = len(set(folders)) > 1
+    return [named.get(v) or (folder if by_folder else v) for v, folder in zip(videos, folders)]
+
+
+def named_groups(csv_path: Path, table: pd.DataFrame) -> dict[str, str]:
+    """Video -> group from a labels CSV's optional ``group`` column (empty cells: no name); a video
+    given two different groups is an error naming the file."""
+    if "group" not in table.columns:
+        return {}
+    named: dict[str, str] = {}
+    for line, (video, group) in enumerate(zip(table.video, table.group.fillna("")), start=2):
+        video, group = Path(str(video).strip()).stem, str(group).strip()
+        if group and named.setdefault(video, group) != group:
+            raise CascadeError(f"{csv_path}:{line}: video {video!r} is in group {named[video]!r} on an earlier row "
+                               f"and {group!r} here; give each video one group")
+    return named
 
 
 def select_split(table: pd.DataFrame, split: str, source: Path) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 The CSV has a header with ``video`` (a path, relative to the CSV) and ``labels`` (pairs such as
 ``dog-running`` or ``77``, separated by ``;``; empty for a clip with no A2D actor), optionally
-``split`` (``train``/``test``); other columns (a ``note``, say) are ignored. There is no ``frame``
+``split`` (``train``/``test``) and ``group`` (where the clip comes from: a repository, a channel;
+see :func:`cascade.data.base.video_groups`); other columns (a ``note``, say) are ignored. There is no ``frame``
 column: that is what makes it clip-level (``../shared/clips/labels.csv`` is one).
 
 What the cascade needs from it:
@@ -13,13 +14,14 @@ What the cascade needs from it:
   actor (``bird-walking;bird-none``) gives the head one sample of each pair per frame, exactly as
   an A2D frame with two birds doing different things gives one sample per instance: the head is
   taught that both actions are there. There are no boxes, so ``--crop`` is refused;
-* **a split**, when the CSV has no ``split`` column: seeded and stratified by actor
-  (:mod:`cascade.data.splits`), recorded in the run directory.
+* **a split**, when the CSV has no ``split`` column: by a stable hash of each clip's group and the
+  seed (:mod:`cascade.data.splits`), recorded in the run directory; clips added later never move
+  the ones already split.
 
 Example::
 
     data = ClipDataset("../shared/clips/labels.csv", seed=0, run_dir="runs")
-    data.labelled_videos("test")      # video, path, split, groups
+    data.labelled_videos("test")      # video, path, split, groups, group
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ import pandas as pd
 
 from cascade import defaults
 from cascade.data.frames import declared_frame_count, evenly_spaced
-from cascade.data.base import FRAME_COLUMNS, Dataset, select_split
-from cascade.data.splits import record_split, stratified_split
+from cascade.data.base import FRAME_COLUMNS, Dataset, named_groups, select_split, video_groups
+from cascade.data.splits import hashed_split, missing_sides, record_split
 from cascade.errors import CascadeError
 from cascade.labels import groups_of_pairs, parse_pair
 
@@ -59,19 +61,26 @@ class ClipDataset(Dataset):
         if len(repeated):
             raise CascadeError(f"{self.source}: video {repeated.iloc[0]!r} is listed twice (videos are named by "
                                "their file name without extension, which must be unique)")
+        self.named_groups = named_groups(self.source, table)
+        clips["group"] = video_groups(clips.video.tolist(), clips.path.tolist(), self.named_groups)
         if "split" not in table.columns:
-            groups = pd.DataFrame({"video": clips.video, "groups": clips.pairs.map(groups_of_pairs)})
-            sides = stratified_split(groups, test_fraction, seed)
+            videos = pd.DataFrame({"video": clips.video, "group": clips.group,
+                                   "groups": clips.pairs.map(groups_of_pairs)})
+            sides = hashed_split(videos, test_fraction, seed)
+            for actor, side in missing_sides(videos, sides).items():
+                log.warning("%s: --seed %d puts no %s clip in %s (groups are split whole); pass another --seed "
+                            "or a split column to have one", self.source, seed, actor, side)
             clips["split"] = clips.video.map(sides)
             if run_dir is not None:
                 record_split(run_dir, sides, seed, test_fraction, str(self.source))
         self.clips = clips
 
     def labelled_videos(self, split: str = "all") -> pd.DataFrame:
-        """One row per clip of the split: video, path, split, groups (of its pairs)."""
+        """One row per clip of the split: video, path, split, groups (of its pairs), group (its source)."""
         clips = select_split(self.clips, split, self.source)
         return pd.DataFrame({"video": clips.video, "path": clips.path, "split": clips.split,
-                             "groups": clips.pairs.map(groups_of_pairs)}).sort_values("video").reset_index(drop=True)
+                             "groups": clips.pairs.map(groups_of_pairs), "group": clips.group,
+                             }).sort_values("video").reset_index(drop=True)
 
     @cached_property
     def frames(self) -> pd.DataFrame:  # type: ignore[override]

@@ -232,11 +232,12 @@ def _whole(path: Path, entry: DemoClip) -> bool:
 
 
 def _write_labels(path: Path, entries: list[DemoClip], rows: dict[str, str]) -> None:
-    """``labels.csv`` in the clip-level format ``sample-clips`` and ``--data`` read (video, labels, note)."""
+    """``labels.csv`` in the clip-level format ``sample-clips`` and ``--data`` read (video, labels, note, and
+    group: the clip's source, which keeps look-alike clips on one side of a split or fold)."""
     buffer = io.StringIO()
     table = csv.writer(buffer, lineterminator="\n")
-    table.writerow(["video", "labels", "note"])
-    table.writerows([rows[entry.video], entry.labels, entry.note] for entry in entries)
+    table.writerow(["video", "labels", "note", "group"])
+    table.writerows([rows[entry.video], entry.labels, entry.note, entry.source] for entry in entries)
     write_text_atomic(path, buffer.getvalue())
 
 

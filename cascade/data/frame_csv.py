@@ -2,7 +2,8 @@
 
 The CSV has a header with ``video`` (path, relative to the CSV), ``frame`` and ``labels`` (pairs as
 ``dog-running`` or ``77``, separated by ``;``; empty for a frame with no actor) and optionally
-``split`` (train/test; default train) and ``boxes`` (``x1 y1 x2 y2`` per label, separated by ``;``).
+``split`` (train/test; default train), ``boxes`` (``x1 y1 x2 y2`` per label, separated by ``;``) and
+``group`` (where the video comes from, see :func:`cascade.data.base.video_groups`).
 A CSV without a ``frame`` column holds clip-level labels (:mod:`cascade.data.clips`).
 
 Example::
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cascade.data.base import FRAME_COLUMNS, Dataset
+from cascade.data.base import FRAME_COLUMNS, Dataset, named_groups
 from cascade.errors import CascadeError
 from cascade.labels import parse_pair
 
@@ -33,6 +34,7 @@ class CSVDataset(Dataset):
             [_csv_row(csv_path, line, row) for line, row in enumerate(table.to_dict("records"), start=2)],
             columns=FRAME_COLUMNS,
         )
+        self.named_groups = named_groups(csv_path, table)
 
 
 def _csv_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:

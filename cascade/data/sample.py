@@ -14,8 +14,10 @@ as fractions of the frame (x1, y1, x2, y2). ``SAMPLE_VIDEOS`` is the one table o
 each clip of a clip-level labels CSV is condensed to ``frames_per_clip`` frames spread evenly over
 its whole length (so every actor the clip-level labels name is still shown, and the fraction of
 frames with a detection stays an unbiased estimate of the whole clip's), re-encoded at 320 px high;
-``labels.csv`` beside them keeps each clip's labels and note. Clips that cannot be decoded whole are
-skipped and reported.
+``labels.csv`` beside them keeps each clip's labels, note and group (its source: the labels CSV's
+``group`` column, else the repository that a ``SOURCES.csv`` beside it names, as ``../shared/clips``
+has, else none), so cross-validation on the condensed clips still keeps a source on one side of a
+fold. Clips that cannot be decoded whole are skipped and reported.
 
 Example::
 
@@ -83,6 +85,7 @@ SAMPLE_VIDEOS: tuple[SampleVideo, ...] = (
     SampleVideo("soccer_a", "louiselalanne_soccer.mp4", 1, "train", _SOCCER),
 )
 
+SOURCES = "SOURCES.csv"  # beside a labels CSV: each clip's source repository (../shared/clips has one)
 HEIGHT = 320
 ANNOTATED_PER_VIDEO = 3
 log = logging.getLogger(__name__)
@@ -131,6 +134,7 @@ def build_sample_clips(labels: str | Path, root: str | Path, frames_per_clip: in
     if frames_per_clip < 2:
         raise CascadeError(f"--frames-per-clip must be at least 2, got {frames_per_clip}")
     table = {row["video"]: row for row in csv.DictReader(labels.open(newline="", encoding="utf-8"))}
+    listed = _listed_sources(labels.parent / SOURCES)
     rows, skipped = [], {}
     for clip in clips.itertuples(index=False):
         try:
@@ -141,9 +145,20 @@ def build_sample_clips(labels: str | Path, root: str | Path, frames_per_clip: in
             continue
         _encode(root / f"{clip.video}.mp4", frames)
         source = next(row for key, row in table.items() if Path(key).stem == clip.video)
-        rows.append([f"{clip.video}.mp4", source["labels"], source.get("note", "")])
-    _write_csv(root / "labels.csv", [["video", "labels", "note"], *rows])
+        group = (source.get("group") or "").strip() or listed.get(clip.video, "")
+        rows.append([f"{clip.video}.mp4", source["labels"], source.get("note", ""), group])
+    _write_csv(root / "labels.csv", [["video", "labels", "note", "group"], *rows])
     return root / "labels.csv", skipped
+
+
+def _listed_sources(path: Path) -> dict[str, str]:
+    """Clip (file name without extension) -> source repository, from a ``SOURCES.csv`` (columns ``file``
+    and ``source_repo``) beside the labels; empty when there is none or it lacks those columns."""
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {Path(row["file"]).stem: row["source_repo"] for row in rows if row.get("file") and row.get("source_repo")}
 
 
 def _spread(clip: Path, count: int) -> list[np.ndarray]:

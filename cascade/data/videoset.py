@@ -1,7 +1,7 @@
 """``videoset.csv``: the A2D listing of videos, their frame counts and train/test split.
 
 The file has no header; its nine columns are documented in the A2D release and named here once.
-Split 0 is train and 1 is test. Our validation videos are a seeded, stratified share of train
+Split 0 is train and 1 is test. Our validation videos are a seeded share of train, by a stable hash
 (:func:`cascade.data.splits.validation_videos`), so the same seed always holds out the same videos.
 
 Example::

@@ -4,8 +4,8 @@ Samples are actor instances: every instance of the group in an annotated train f
 (input, pair) sample, the input being the whole frame or, with ``crop``, its padded box; for a
 temporal head (``temporal="tsm"``), the window of ``clip_len`` frames ``clip_stride`` apart around
 that frame, clamped at the video's ends, each frame cropped to the actor's box where that frame is
-annotated, else to the key frame's box. A seeded,
-stratified share of the train videos is held out to choose the best epoch by validation F1 (the
+annotated, else to the key frame's box. A seeded
+share of the train video groups (sources) is held out to choose the best epoch by validation F1 (the
 challenge's per-sample F1 of the predicted pair against the frame's true pairs of the group).
 Every needed frame is decoded once, before the first epoch, by threads of this process (OpenCV
 releases the GIL, and threads need no worker start-up, pickling, or ``__main__`` guard in the
@@ -244,7 +244,7 @@ def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch
 
 
 def split_frames(dataset, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train frames and held-out validation frames (whole videos, stratified by their rarest group)."""
+    """Train frames and held-out validation frames (whole video groups, by the same hash as every split)."""
     if not 0 <= val_fraction < 1:
         raise CascadeError(f"--val-fraction must be at least 0 and below 1, got {val_fraction}")
     frames = dataset.labelled_frames("train")
