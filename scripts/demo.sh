@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, end to end, on the real labelled clips of ../shared/clips:
-# condense the clips -> detect + tune thresholds (margin search, cross-validated beside the seed's PSO)
+# condense the clips -> detect + choose thresholds (the seed's, cross-validated by source beside every tuning method)
 # -> train every actor's action head from ImageNet weights -> predict three clips with pictures
 # -> evaluate on the held-out clips, beside the most-frequent-pair baseline.
 # Uses $CASCADE_WEIGHTS when set, else the OpenVINO YOLO11n in ../shared/weights, else yolo11n.pt; and

@@ -8,7 +8,8 @@ import pytest
 
 from cascade.data import open_dataset
 from cascade.data.clips import ClipDataset
-from cascade.data.splits import cv_folds, stratified_split, strata
+from cascade.data.base import video_groups
+from cascade.data.splits import cv_folds, hashed_split, missing_sides, validation_videos
 from cascade.errors import CascadeError
 from cascade.labels import GROUP_NAMES
 from cascade.scores import presence
@@ -73,40 +74,83 @@ def test_a_split_column_is_used_and_checked(tmp_path):
         open_dataset(_clips_csv(tmp_path, ["a.mp4,dog-running,", "x/a.avi,cat-none,"]))
 
 
-def _videos():
-    rng = np.random.default_rng(3)
-    groups = [frozenset(rng.choice(GROUP_NAMES, size=rng.integers(1, 3), replace=False)) for _ in range(40)]
-    return pd.DataFrame({"video": [f"v{i:02d}" for i in range(40)], "groups": groups})
+def _videos(n=40, first=0):
+    rng = np.random.default_rng(3 + first)
+    groups = [frozenset(rng.choice(GROUP_NAMES, size=rng.integers(1, 3), replace=False)) for _ in range(n)]
+    names = [f"v{i:02d}" for i in range(first, first + n)]
+    return pd.DataFrame({"video": names, "group": [f"source{i // 3}" for i in range(first, first + n)],
+                         "groups": groups})
 
 
-def test_a_seeded_split_is_stratified_by_the_rarest_actor():
+def test_a_split_keeps_each_group_whole_and_never_moves_a_video_when_videos_are_added():
     videos = _videos()
-    sides = stratified_split(videos, 0.3, seed=1)
-    assert sides == stratified_split(videos, 0.3, seed=1) and sides != stratified_split(videos, 0.3, seed=2)
-    by_stratum = pd.Series(sides).groupby(strata(videos)).value_counts().unstack(fill_value=0)
-    assert (by_stratum.get("train", 0) >= 1).all()  # every stratum keeps a training video
-    for stratum, counts in by_stratum.iterrows():
-        assert counts.get("test", 0) == min(counts.sum() - 1, round(0.3 * counts.sum()))
+    sides = hashed_split(videos, 0.3, seed=1)
+    assert sides == hashed_split(videos, 0.3, seed=1) and sides != hashed_split(videos, 0.3, seed=2)
+    assert all(len(set(sides[v] for v in g.video)) == 1 for _, g in videos.groupby("group"))  # groups whole
+    grown = pd.concat([videos.sample(frac=1, random_state=0), _videos(60, first=40)])  # more, in another order
+    again = hashed_split(grown, 0.3, seed=1)
+    assert {v: again[v] for v in sides} == sides
+    many = hashed_split(_videos(3000), 0.3, seed=0)  # 1,000 groups: the asked share, on average
+    assert 0.25 < sum(s == "test" for s in many.values()) / 3000 < 0.35
+    one_dog = pd.DataFrame({"video": ["a"], "groups": [{"dog"}]})
+    assert all(validation_videos(one_dog, 0.9, seed) == set() for seed in range(5))  # a head keeps its only video
+    lonely = pd.DataFrame({"video": ["a", "b"], "group": ["x", "x"], "groups": [{"dog"}, {"dog", "cat"}]})
+    side = hashed_split(lonely, 0.3, seed=0)["a"]
+    assert missing_sides(lonely, hashed_split(lonely, 0.3, seed=0)) == {
+        "cat": "test" if side == "train" else "train", "dog": "test" if side == "train" else "train"}
 
 
-def test_cv_folds_cover_every_video_once_and_repeat_with_the_seed():
+def test_cv_folds_cover_every_video_once_keep_groups_whole_and_hold_as_videos_are_added():
     videos = _videos()
     folds = cv_folds(videos, 5, seed=0)
     together = np.concatenate(folds)
     assert sorted(together) == sorted(videos.video) and len(together) == len(set(together))  # no video twice
-    assert max(map(len, folds)) - min(map(len, folds)) <= 1
-    again = cv_folds(videos, 5, seed=0)
-    assert all(np.array_equal(a, b) for a, b in zip(folds, again))
+    fold_of = {v: i for i, fold in enumerate(folds) for v in fold}
+    assert all(len({fold_of[v] for v in g.video}) == 1 for _, g in videos.groupby("group"))
+    assert all(np.array_equal(a, b) for a, b in zip(folds, cv_folds(videos, 5, seed=0)))
     assert any(not np.array_equal(a, b) for a, b in zip(folds, cv_folds(videos, 5, seed=1)))
-    with pytest.raises(CascadeError, match="--cv needs 2 <= K <= 40"):
-        cv_folds(videos, 41, seed=0)
+    grown = cv_folds(pd.concat([videos, _videos(30, first=40)]), 5, seed=0)
+    assert [set(fold) & set(videos.video) for fold in grown] == [set(fold) for fold in folds]
+    with pytest.raises(CascadeError, match=r"--cv needs 2 <= K <= 14 \(the number of video groups\)"):
+        cv_folds(videos, 15, seed=0)
+    assert len(cv_folds(videos.drop(columns="group"), 40, seed=0)) > 20  # no groups: each video its own
+
+
+def test_a_video_group_is_the_csv_column_else_the_folder_else_the_video(tmp_path):
+    named = {"a": "rep/one"}
+    assert video_groups(["a", "b"], ["x/a.mp4", "y/b.mp4"], named) == ["rep/one", "y"]
+    assert video_groups(["a", "b"], ["x/a.mp4", "x/b.mp4"], {}) == ["a", "b"]  # one folder says nothing
+    path = _clips_csv(tmp_path, ["a.mp4,dog-running,ch1", "b.mp4,cat-none,ch1", "c.mp4,bird-flying,"],
+                      header="video,labels,group")
+    videos = open_dataset(path).labelled_videos().set_index("video")
+    assert videos.group.to_dict() == {"a": "ch1", "b": "ch1", "c": "c"}
+    assert len(set(videos.split.loc[["a", "b"]])) == 1
+    frames = tmp_path / "frames.csv"
+    frames.write_text("video,frame,labels,group\na.mp4,1,dog-running,ch1\na.mp4,2,dog-running,ch2\n")
+    with pytest.raises(CascadeError, match=r"frames.csv:3: video 'a' is in group 'ch1' on an earlier row and 'ch2'"):
+        open_dataset(frames)
 
 
 def test_a_run_refuses_a_seed_that_splits_its_clips_otherwise(tmp_path):
     open_dataset(LABELS, seed=0, run_dir=tmp_path)
     open_dataset(LABELS, seed=0, run_dir=tmp_path)  # the same split: fine
-    with pytest.raises(CascadeError, match="split with --seed 0 .* pass --seed 0 or use another --run-dir"):
+    with pytest.raises(CascadeError, match=r"split with --seed 0 \(test fraction 0.3\); --seed 7 \(test fraction "
+                                           r"0.3\) would move \d+ of them .* pass --seed 0 or use another --run-dir"):
         open_dataset(LABELS, seed=7, run_dir=tmp_path)
+
+
+def test_a_run_whose_labels_grew_keeps_its_split_and_says_where_the_new_videos_went(tmp_path, caplog):
+    rows = [f"c{i:02d}.mp4,dog-running,src{i % 7}" for i in range(30)]
+    first = open_dataset(_clips_csv(tmp_path, rows[:20], header="video,labels,group"), seed=0, run_dir=tmp_path)
+    before = json.loads((tmp_path / "split.json").read_text())
+    grown = open_dataset(_clips_csv(tmp_path, rows, header="video,labels,group"), seed=0, run_dir=tmp_path)
+    after = json.loads((tmp_path / "split.json").read_text())
+    sides = grown.labelled_videos().set_index("video").split
+    assert first.labelled_videos().set_index("video").split.to_dict() == sides.iloc[:20].to_dict()
+    assert set(before["train"]) <= set(after["train"]) and set(before["test"]) <= set(after["test"])
+    new_test = int((sides.iloc[20:] == "test").sum())
+    assert f"10 video(s) new since this run's split: {10 - new_test} to train, {new_test} to test" in caplog.text
+    assert len(after["train"]) + len(after["test"]) == 30
 
 
 def test_the_cat_dog_rule_on_a_hand_made_table():
@@ -139,6 +183,24 @@ def test_margin_moves_a_threshold_only_when_it_helps_and_to_the_middle():
     assert tune_method("pso", scores, truth, particles=5, iters=2, restarts=1).thresholds[3] <= 0.4  # seed bounds
 
 
+def test_shrink_keeps_a_move_the_sources_back_and_the_seed_where_one_clip_is_all_the_evidence():
+    rng = np.random.default_rng(0)
+    scores, truth = np.zeros((60, 6)), np.zeros((60, 6), bool)
+    car, bird = GROUP_NAMES.index("car"), GROUP_NAMES.index("bird")
+    truth[::2, car] = True
+    scores[::2, car] = rng.uniform(0.7, 0.95, 30)  # cars driving through the clip
+    scores[1::2, car] = rng.uniform(0.2, 0.4, 30)  # cars parked at the edge of the others
+    truth[5, bird], scores[5, bird] = True, 0.06  # one faint flock
+    sources = [f"source{i // 3}" for i in range(60)]
+    margin = tune_method("margin", scores, truth).thresholds
+    shrunk = tune_method("shrink", scores, truth, groups=sources).thresholds
+    assert margin[bird] < 0.06  # margin follows the one clip down to a bird on one frame in thirty
+    assert 0.4 < shrunk[car] < 0.7  # every inner fold by source backs the car's move
+    assert np.delete(shrunk, car).tolist() == [0.1, 0.107, 0.1, 0.161, 0.267]  # bird and the rest: the seed's
+    assert tune_method("shrink", scores[:3], truth[:3], groups=sources[:3]).thresholds.tolist() == [
+        0.1, 0.107, 0.1, 0.1, 0.161, 0.267]  # one source: nothing can back a move
+
+
 def test_thresholds_json_round_trips_every_setting(tmp_path):
     saved = Thresholds(values=dict(zip(GROUP_NAMES, [0.23, 0.18, 0.02, 0.78, 0.161, 0.09])), conf=0.4,
                        rules=["cat-dog"], method="margin", bounds=[0.01, 0.95], fitness="prf1", precision=0.9,
@@ -155,6 +217,17 @@ def test_thresholds_json_round_trips_every_setting(tmp_path):
         load_thresholds(tmp_path)
 
 
+def test_sample_clips_keep_each_clip_s_source_from_the_sources_file_beside_the_labels(tmp_path):
+    from cascade.data.sample import build_sample_clips
+
+    (tmp_path / "dalgu90_car.mp4").symlink_to(CLIPS / "dalgu90_car.mp4")
+    (tmp_path / "SOURCES.csv").write_text("file,source_repo\ndalgu90_car.mp4,dalgu90/opencv-tutorial\n")
+    labels = _clips_csv(tmp_path, ["dalgu90_car.mp4,car-running,dashcam"])
+    written, _ = build_sample_clips(labels, tmp_path / "demo", frames_per_clip=2)
+    videos = open_dataset(written).labelled_videos()
+    assert videos.group.tolist() == ["dalgu90/opencv-tutorial"]
+
+
 def test_sample_clips_condense_each_clip_and_skip_one_that_does_not_decode_whole(tmp_path, capsys):
     from cascade.cli.main import main
     from cascade.data.frames import iter_frames
@@ -168,5 +241,6 @@ def test_sample_clips_condense_each_clip_and_skip_one_that_does_not_decode_whole
     frames = [frame for _, frame in iter_frames(tmp_path / "demo" / "dalgu90_car.mp4")]
     assert len(frames) == 6 and frames[0].shape[0] == 320
     assert list(open_dataset(tmp_path / "demo" / "labels.csv").clips.pairs) == [(57,)]  # car-running
+    assert written.group.isna().all()  # no group column and no SOURCES.csv beside the labels
     assert main(["sample-clips", str(labels), str(tmp_path / "demo")]) == 2
     assert "already holds sample clips" in capsys.readouterr().err

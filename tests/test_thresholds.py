@@ -6,6 +6,7 @@ import pytest
 
 from cascade.cli.main import main
 from cascade.data import open_dataset
+from cascade.defaults import DEFAULT_THRESHOLDS
 from cascade.errors import CascadeError
 from cascade.metrics import sample_prf
 from cascade.thresholds import Thresholds, load_thresholds, save_thresholds
@@ -91,10 +92,10 @@ def test_cli_tune_thresholds_writes_file_and_report(run_copy, sample_release, ca
                  str(WEIGHTS), "--device", "cpu", "--particles", "10", "--iters", "3", "--restarts", "2", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert [row["method"] for row in out["table"]] == ["margin", "pso", "grid", "constant 0.15", "builtin"]
+    assert [row["method"] for row in out["table"]] == ["builtin", "shrink", "margin", "pso", "grid", "constant 0.15"]
     saved = json.loads((run_copy / "thresholds.json").read_text())
-    assert saved["method"] == "margin" and saved["split"] == "train" and saved["conf"] == 0.5
-    assert set(saved["values"]) == {"person", "ball", "bird", "car", "cat", "dog"}
+    assert saved["method"] == "builtin" and saved["split"] == "train" and saved["conf"] == 0.5
+    assert saved["values"] == DEFAULT_THRESHOLDS  # the default saves the seed's published thresholds
     for name in ("sweep.png", "pso_cost.png"):
         assert (run_copy / "thresholds" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "method" in (run_copy / "thresholds" / "table.csv").read_text()

@@ -1,11 +1,12 @@
 """``tune-thresholds`` as a library call: detect what is missing, score, tune, compare, save, report.
 
 The truth for a video is the set of groups its labels name. Every method of
-:mod:`cascade.thresholds.methods` is scored on the chosen split; the one asked for (``margin`` by
-default) is saved to ``RUN/thresholds.json`` with its rules, bounds and detection confidence, so
-``predict`` and ``evaluate`` apply exactly what was tuned. With ``cv=K``, every method is also
-cross-validated over K folds of the split's videos first (:mod:`cascade.thresholds.crossval`); the
-saved thresholds are still tuned on all of them. Tables and figures: :mod:`cascade.thresholds.report`.
+:mod:`cascade.thresholds.methods` is scored on the chosen split; the one asked for (``builtin``,
+the seed's published thresholds, by default) is saved to ``RUN/thresholds.json`` with its rules,
+bounds and detection confidence, so ``predict`` and ``evaluate`` apply exactly what was chosen.
+With ``cv=K``, every method is also cross-validated over K folds of the split's videos first, each
+video's group (its source) whole in one fold (:mod:`cascade.thresholds.crossval`); the saved
+thresholds are still tuned on all of them. Tables and figures: :mod:`cascade.thresholds.report`.
 """
 
 from __future__ import annotations
@@ -111,14 +112,14 @@ def tune_thresholds(
     detected = detect_dataset(dataset, run_dir, split, options, seed=seed, progress=progress)
     scores, truth = labelled_scores(dataset, split, run_dir, conf, detected.failed)
     values = scores.to_numpy()
+    videos = dataset.labelled_videos(split).set_index("video").loc[scores.index].reset_index()
     tuning = {"fitness": fitness, "particles": particles, "iters": iters, "restarts": restarts}
     mine = {"bounds": bounds, "rules": rules}
-    results = [tune_method(name, values, truth, seed=seed, **tuning, **(mine if name == method else {}))
-               for name in defaults.METHOD_CHOICES]
+    results = [tune_method(name, values, truth, seed=seed, groups=videos.group.tolist(), **tuning,
+                           **(mine if name == method else {})) for name in defaults.METHOD_CHOICES]
     chosen = next(r for r in results if r.method == method)
     crossed = None
     if cv is not None:
-        videos = dataset.labelled_videos(split).set_index("video").loc[scores.index].reset_index()
         crossed = cross_validate(scores, truth, videos, cv, seed, defaults.METHOD_CHOICES, **tuning)
     thresholds = Thresholds(
         values=dict(zip(GROUP_NAMES, map(float, chosen.thresholds))), conf=conf, method=method, fitness=fitness,
