@@ -18,8 +18,8 @@ both), and a torn last line is ignored by readers and cut by the next writer. A 
 adds, whatever the size of the cache.
 
 Readers take no lock: they read the index (videos -> part), then only the parts that hold the
-videos asked for, as one ``pyarrow.dataset`` filtered by video. The set of videos comes from the
-index alone, never from the rows.
+videos asked for, and in each only the row groups whose video range holds them (parts are written
+sorted by video). The set of videos comes from the index alone, never from the rows.
 
 Compaction merges parts (size-tiered: whenever ``FANIN`` parts of the same size class exist, after a
 commit; or everything into one with :meth:`PartStore.compact`): the merged part is written and
@@ -36,6 +36,7 @@ Example::
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -48,7 +49,6 @@ from typing import Iterable, Sequence
 import filelock
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from cascade.errors import CascadeError, short_reason
@@ -63,7 +63,7 @@ FANIN = 16
 #: holds its rows in memory to sort them, so automatic merges stay under FANIN**5 rows x FANIN.
 MAX_AUTO_TIER = 5
 #: Rows per Parquet row group: reading one video skips the groups whose video range excludes it.
-ROW_GROUP = 64 * 1024
+ROW_GROUP = 8 * 1024
 #: Times a reader re-reads the index when a compaction deleted a part under it.
 READ_RETRIES = 5
 
@@ -181,21 +181,30 @@ class PartStore:
         raise AssertionError("unreachable")
 
     def _read_parts(self, names: list[str], wanted: set[str] | None, columns: Sequence[str] | None) -> pa.Table:
+        """Read parts as one table: whole, or only the row groups whose video range holds a wanted video
+        (parts are sorted by video, so one video is usually one row group of one part)."""
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
-        if not names:
-            return schema.empty_table()
-        paths = [str(self.folder / n) for n in names]
-        try:
-            dataset = ds.dataset(paths, schema=self.schema, format="parquet")
-            filtered = None if wanted is None else pc.field("video").isin(sorted(wanted))
-            return dataset.to_table(columns=list(schema.names), filter=filtered)
-        except FileNotFoundError:
-            raise
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError) as exc:
-            if "No such file" in str(exc) or any(not Path(p).exists() for p in paths):
-                raise FileNotFoundError(str(exc)) from None
-            raise CascadeError(f"{self.folder}: unreadable part of the {self.what} ({short_reason(exc)}); "
-                               f"delete {self.folder} to start the {self.what} again") from None
+        asked = None if wanted is None else sorted(wanted)
+        tables = [schema.empty_table()]
+        for name in names:
+            path = self.folder / name
+            try:
+                part = pq.ParquetFile(path)
+                if asked is None:
+                    table = part.read(columns=schema.names)
+                else:
+                    table = part.read_row_groups(_groups_holding(part.metadata, asked),
+                                                 columns=list(dict.fromkeys(["video", *schema.names])))
+                    table = table.filter(pc.is_in(table.column("video"), pa.array(asked, pa.string())))
+                tables.append(table.select(schema.names).cast(schema))
+            except FileNotFoundError:
+                raise
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError, KeyError) as exc:
+                if not path.exists():
+                    raise FileNotFoundError(str(path)) from None
+                raise CascadeError(f"{path}: unreadable part of the {self.what} ({short_reason(exc)}); "
+                                   f"delete {self.folder} to start the {self.what} again") from None
+        return pa.concat_tables(tables)
 
     # -- writing ----------------------------------------------------------------------------------------------
 
@@ -322,3 +331,19 @@ class PartStore:
         path.unlink(missing_ok=True)
         fsync_path(path.parent)
         return added
+
+
+def _groups_holding(metadata: pq.FileMetaData, asked: list[str]) -> list[int]:
+    """Row groups whose video min..max range holds one of the (sorted) ``asked`` videos; a group
+    without statistics is always read."""
+    column = metadata.schema.to_arrow_schema().get_field_index("video")
+    groups = []
+    for i in range(metadata.num_row_groups):
+        stats = metadata.row_group(i).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            groups.append(i)
+            continue
+        first = bisect.bisect_left(asked, stats.min)
+        if first < len(asked) and asked[first] <= stats.max:
+            groups.append(i)
+    return groups
