@@ -64,6 +64,8 @@ FANIN = 16
 MAX_AUTO_TIER = 5
 #: Rows per Parquet row group: reading one video skips the groups whose video range excludes it.
 ROW_GROUP = 8 * 1024
+#: Leading bytes of the index that identify it: the first part's name, unique (time and random).
+IDENTITY_BYTES = 64
 #: Times a reader re-reads the index when a compaction deleted a part under it.
 READ_RETRIES = 5
 
@@ -96,20 +98,23 @@ class PartStore:
         self._parts: dict[str, Part] = {}
         self._where: dict[str, str] = {}  # video -> part name
         self._settings: dict | None = None
-        self._seen: tuple[int, int] | None = None  # (device, inode) of the index file read so far
+        self._seen: tuple | None = None  # identity of the index file read so far (see _refresh)
         self._offset = 0  # bytes of complete lines read so far
         self._refresh()
 
     # -- reading the index ------------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
-        """Bring the view of the index up to date: the new lines only, or all of it if it was replaced."""
+        """Bring the view of the index up to date: the new lines only, or all of it if it was replaced.
+        A replaced index is known by its device, inode and first bytes (the first part's unique name),
+        since a freed inode number can come back."""
         try:
             with open(self.index_path, "rb") as f:
                 stat = os.fstat(f.fileno())
-                if (stat.st_dev, stat.st_ino) != self._seen or stat.st_size < self._offset:
+                seen = (stat.st_dev, stat.st_ino, f.read(IDENTITY_BYTES))
+                if seen != self._seen or stat.st_size < self._offset:
                     self._parts, self._where, self._settings, self._offset = {}, {}, None, 0
-                    self._seen = (stat.st_dev, stat.st_ino)
+                    self._seen = seen
                 if stat.st_size == self._offset:
                     return
                 f.seek(self._offset)
@@ -193,7 +198,7 @@ class PartStore:
                 if asked is None:
                     table = part.read(columns=schema.names)
                 else:
-                    table = part.read_row_groups(_groups_holding(part.metadata, asked),
+                    table = part.read_row_groups(_groups_holding(part.metadata, asked), use_threads=False,
                                                  columns=list(dict.fromkeys(["video", *schema.names])))
                     table = table.filter(pc.is_in(table.column("video"), pa.array(asked, pa.string())))
                 tables.append(table.select(schema.names).cast(schema))
@@ -322,6 +327,8 @@ class PartStore:
         path = Path(path)
         try:
             table = pq.read_table(path)
+        except FileNotFoundError:  # another process adopted it first
+            return 0
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError) as exc:
             raise CascadeError(f"{path}: unreadable {self.what} ({short_reason(exc)}); delete it to start "
                                "again") from None
