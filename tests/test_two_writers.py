@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from cascade.detect import DetectOptions, detect_dataset, load_detections
 from cascade.detect.cache import CACHE_NAME, LEGACY_NAME, DetectionCache
-from conftest import REPO, WEIGHTS
+from conftest import REPO, WEIGHTS, run_cli
 
 
 def test_two_predict_processes_started_together_both_keep_their_video(tmp_path, sample_release):
@@ -34,7 +34,7 @@ def test_two_predict_processes_started_together_both_keep_their_video(tmp_path, 
 
 
 def test_a_single_file_cache_of_before_is_converted_once_and_nothing_is_detected_again(tmp_path, sample_release,
-                                                                                        detected_run, detector):
+                                                                                        detected_run, detector, capsys):
     rows = pa.Table.from_pandas(load_detections(detected_run), preserve_index=False)
     settings = json.dumps(DetectionCache(detected_run).meta).encode()
     in_shard = pa.compute.is_in(rows.column("video"), pa.array(["dog_a", "cat_b"]))
@@ -50,3 +50,8 @@ def test_a_single_file_cache_of_before_is_converted_once_and_nothing_is_detected
     assert not (run / LEGACY_NAME).exists() and not (run / "shards").exists() and (run / CACHE_NAME).is_dir()
     report = detect_dataset(sample_release, run, "all", DetectOptions(workers=0), detector=detector, progress=False)
     assert report.videos_cached == 16 and report.videos_done == 0
+    assert len(DetectionCache(run).store.parts()) == 2  # the file, and the shard
+    code, out, _ = run_cli(capsys, "detect", "--data", sample_release, "--run-dir", run, "--compact", "--json")
+    assert code == 0 and json.loads(out)["parts_merged"] == 2 and json.loads(out)["videos_done"] == 0
+    assert [p.name for p in (run / CACHE_NAME).glob("part-*")] == DetectionCache(run).store.parts()  # one
+    assert load_detections(run).sort_values(order).reset_index(drop=True).equals(read)

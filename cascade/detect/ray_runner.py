@@ -77,9 +77,9 @@ class ShardWorker:
         done = cache.videos()
         todo = [(v, p) for v, p in videos if v not in done]
         if not todo:
-            return {"frames": 0, "done": 0, "failed": {}}
+            return {"frames": 0, "failed": {}}
         report = run_locally(todo, cache, self.options, self.detector, {}, commit_every=0, progress=False)
-        return {"frames": report.frames, "done": report.videos_done, "failed": report.failed}
+        return {"frames": report.frames, "failed": report.failed}
 
 
 def run_on_ray(todo: list[tuple[str, str]], cache: DetectionCache, options: DetectOptions, detector,
@@ -149,6 +149,9 @@ def _run(ray, todo, cache, options, frame_counts, progress, report) -> None:
     report.settings = ray.get(workers[0].settings.remote())
     cache.check_settings(report.settings)  # before any work: a cache made otherwise is refused now
     _dispatch(ray, workers, shards, run_dir, frame_counts, progress, report, options)
+    # counted from the cache, not from the workers' reports: a killed worker's report is lost with it,
+    # while the videos it had committed are in the cache and were not detected again
+    report.videos_done = len({v for v, _ in todo} & cache.videos())
 
 
 def _shards(todo: list[tuple[str, str]], slots: int) -> list[list[tuple[str, str]]]:
@@ -193,7 +196,6 @@ def _dispatch(ray, workers, shards, run_dir: str, frame_counts, progress, report
             if queue:
                 submit(worker)
             report.frames += result["frames"]
-            report.videos_done += result["done"]
             report.failed.update(result["failed"])
             bar.update(result["frames"])
     report.seconds = time.monotonic() - start
