@@ -22,8 +22,10 @@ videos asked for, and in each only the row groups whose video range holds them (
 sorted by video). The set of videos comes from the index alone, never from the rows.
 
 Compaction merges parts (size-tiered: whenever ``FANIN`` parts of the same size class exist, after a
-commit; or everything into one with :meth:`PartStore.compact`): the merged part is written and
-renamed in first, then the index is replaced atomically, then the old parts are deleted. A reader
+commit; or all small parts at once with :meth:`PartStore.compact`), never into parts of more than
+``MAX_PART_ROWS`` rows, so that a merge's memory and a reader's footer stay small however big the
+cache grows. The merged part is written and renamed in first, then the index is replaced
+atomically, then the old parts are deleted. A reader
 sees the old index and old parts, or the new index and the merged part; one that read the old index
 just before the old parts vanished finds a part missing, re-reads the index and reads again.
 
@@ -38,7 +40,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import math
 import os
 import time
 import uuid
@@ -59,9 +60,11 @@ LOCK_NAME = ".lock"
 META_KEY = b"cascade"
 #: Parts of one size class (rows, in powers of FANIN) that trigger a merge of that class.
 FANIN = 16
-#: Parts of this size class and above (FANIN**5 = 1 M rows) are never merged automatically: a merge
-#: holds its rows in memory to sort them, so automatic merges stay under FANIN**5 rows x FANIN.
-MAX_AUTO_TIER = 5
+#: The largest part a merge makes (FANIN**5, about a million rows). A merge holds its rows in memory to
+#: sort them, and a reader parses a part's whole footer (one entry per row group) to read one video,
+#: so parts stay this size however big the cache grows: memory and reads stay flat.
+MAX_TIER = 5
+MAX_PART_ROWS = FANIN**MAX_TIER
 #: Rows per Parquet row group: reading one video skips the groups whose video range excludes it.
 ROW_GROUP = 8 * 1024
 #: Leading bytes of the index that identify it: the first part's name, unique (time and random).
@@ -270,15 +273,25 @@ class PartStore:
     # -- compaction -------------------------------------------------------------------------------------------
 
     def compact(self) -> int:
-        """Merge every part into one (and delete files a killed writer left); returns the parts merged
-        (0 when there was at most one)."""
+        """Merge the parts into as few as possible of at most ``MAX_PART_ROWS`` rows (one, for a cache up to
+        that size), and delete files a killed writer left; returns the number of parts merged."""
         with self._lock():
             self._refresh()
-            names = list(self._parts)
-            if len(names) > 1:
+            batches: list[list[str]] = [[]]
+            rows = 0
+            for part in sorted(self._parts.values(), key=lambda p: p.rows):
+                if part.rows >= MAX_PART_ROWS:
+                    continue
+                if rows + part.rows > MAX_PART_ROWS:
+                    batches.append([])
+                    rows = 0
+                batches[-1].append(part.name)
+                rows += part.rows
+            merged = [names for names in batches if len(names) > 1]
+            for names in merged:
                 self._merge(names)
             self._delete_strays()
-            return len(names) if len(names) > 1 else 0
+            return sum(len(names) for names in merged)
 
     def _merge_full_tiers(self) -> None:
         """Size-tiered compaction: while FANIN parts share a size class, merge them, so that the number of
@@ -286,8 +299,8 @@ class PartStore:
         while True:
             tiers: dict[int, list[str]] = {}
             for part in self._parts.values():
-                tier = int(math.log(max(part.rows, 1), FANIN))
-                if tier < MAX_AUTO_TIER:
+                tier = _tier(part.rows)
+                if tier < MAX_TIER - 1:  # FANIN parts of the class stay under MAX_PART_ROWS
                     tiers.setdefault(tier, []).append(part.name)
             full = [names for names in tiers.values() if len(names) >= FANIN]
             if not full:
@@ -338,6 +351,15 @@ class PartStore:
         path.unlink(missing_ok=True)
         fsync_path(path.parent)
         return added
+
+
+def _tier(rows: int) -> int:
+    """A part's size class: floor(log_FANIN(rows)), in integers."""
+    tier = 0
+    while rows >= FANIN:
+        rows //= FANIN
+        tier += 1
+    return tier
 
 
 def _groups_holding(metadata: pq.FileMetaData, asked: list[str]) -> list[int]:

@@ -86,6 +86,20 @@ def test_parts_of_one_size_class_are_merged_and_compact_leaves_one(tmp_path):
     assert store(tmp_path / "c").compact() == 0
 
 
+def test_merges_never_make_parts_over_the_cap(tmp_path, monkeypatch):
+    import cascade.store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_PART_ROWS", 10)
+    cache = store(tmp_path / "c")
+    for i in range(6):
+        cache.commit(rows(f"v{i}", 4), SETTINGS)  # 4 rows each: at most two fit in a part of 10
+    cache.commit(rows("big", 12), SETTINGS)  # over the cap already: left alone
+    assert cache.compact() == 6
+    index = [json.loads(line) for line in (tmp_path / "c" / INDEX_NAME).read_text().splitlines()]
+    assert sorted(line["rows"] for line in index) == [8, 8, 8, 12] and len(cache.parts()) == 4
+    assert cache.read().num_rows == 6 * 4 + 12
+
+
 def test_two_processes_committing_at_once_lose_nothing(tmp_path):
     """Several real processes commit different videos into one store at the same moment, many times."""
     code = """
