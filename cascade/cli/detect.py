@@ -1,5 +1,5 @@
 """``cascade detect``: run the detector over a dataset's videos into RUN/detections/ (``--compact``: then
-merge its part files into one)."""
+merge its small part files)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_split(parser, "all")
     add_detect_options(parser)
     parser.add_argument("--compact", action="store_true",
-                        help="after detecting, merge the cache's part files into one (commits add a part each; "
-                             "parts of one size are merged automatically, this leaves a single file)")
+                        help="after detecting, merge the cache's small part files (commits add a part each, parts "
+                             "of one size are merged automatically; this leaves one file up to ~1M rows)")
 
 
 def run(args: argparse.Namespace) -> None:
