@@ -116,7 +116,7 @@ def fresh_run(run: Path, cache: Path) -> Path:
     """A run dir that starts with the shared detections, so nothing is detected twice."""
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
-    shutil.copy(cache / CACHE_NAME, run / CACHE_NAME)
+    shutil.copytree(cache / CACHE_NAME, run / CACHE_NAME)
     return run
 
 

@@ -1,7 +1,7 @@
 """The whole cascade: videos -> detections cache -> actor scores -> thresholds -> heads -> labels.
 
 :class:`Cascade` is built from a run directory, which holds everything a trained cascade is:
-``detections.parquet`` (reused, never detected twice), ``thresholds.json`` (else the built-in
+``detections/`` (reused, never detected twice), ``thresholds.json`` (else the built-in
 defaults) and ``heads/<group>.pt``. As in scikit-learn, what was learned carries a trailing
 underscore: ``thresholds_`` and ``heads_``.
 

@@ -16,7 +16,7 @@ import cascade
 
 from cascade.cli.common import detect_options, flags_for, unread_flags
 from cascade.cli.main import COMMANDS, build_parser, main
-from cascade.detect import DetectOptions, load_detections
+from cascade.detect import DetectionCache, DetectOptions, load_detections
 from conftest import TINY_TRAIN, WEIGHTS, run_cli
 
 
@@ -136,11 +136,16 @@ def test_detect_json_and_a_corrupt_cache(run_copy, sample_release, capsys):
     report = json.loads(out)
     assert code == 0 and report["videos_cached"] == 16 and report["videos_done"] == 0
     assert report["mean_scores"]["person"] > 0 and report["scores_conf"] == 0.5
-    (run_copy / "detections.parquet").write_bytes(b"PAR1 torn in half")
+    part = sorted((run_copy / "detections").glob("part-*.parquet"))[0]
+    part.write_bytes(b"PAR1 torn in half")  # a disk fault: commits themselves never leave a torn part
+    code, _, err = run_cli(capsys, "detect", "--data", sample_release, "--run-dir", run_copy)
+    assert code == 2 and err.count("\n") == 1
+    assert f"{part}: unreadable part of the detections cache" in err and f"delete {part.parent} to start" in err
+    (run_copy / "detections.parquet").write_bytes(b"PAR1 torn in half")  # a single-file cache of before
     for command in (["detect", "--data", sample_release], ["predict", sample_release / "clips320H" / "cat_c.mp4"]):
         code, _, err = run_cli(capsys, *command, "--run-dir", run_copy)
         assert code == 2 and err.count("\n") == 1
-        assert "detections.parquet: unreadable detections cache" in err and "delete it to detect again" in err
+        assert "detections.parquet: unreadable detections cache" in err and "delete it to start again" in err
 
 
 def test_ctrl_c_stops_detect_with_130_and_keeps_what_was_finished(tmp_path, sample_release, detected_run):
@@ -158,7 +163,7 @@ def test_ctrl_c_stops_detect_with_130_and_keeps_what_was_finished(tmp_path, samp
     lines += proc.stderr.readlines()
     assert proc.wait(timeout=120) == 130
     assert lines[-1].strip() == "cascade detect: interrupted; finished work is saved, run it again to continue"
-    done = set(load_detections(run).video) if (run / "detections.parquet").exists() else set()
+    done = DetectionCache(run).videos()
     assert len(done) < 16  # it was stopped
     assert subprocess.run(command, capture_output=True, env={**os.environ, "YOLO_OFFLINE": "1"}).returncode == 0
     order = ["video", "frame", "conf", "cls"]

@@ -116,7 +116,7 @@ def test_crop_on_clip_labels_of_undetected_videos_says_what_to_run(sample_releas
     code = main(["train-head", "--actor", "dog", "--data", str(labels), "--run-dir", str(tmp_path / "run"), "--crop",
                  "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32"])
     assert code == 2 and capsys.readouterr().err == (
-        f"cascade train-head: error: {tmp_path / 'run' / 'detections.parquet'}: --crop on clip-level labels crops "
+        f"cascade train-head: error: {tmp_path / 'run' / 'detections'}: --crop on clip-level labels crops "
         "the detected boxes, and 1 training video(s) are not detected yet (first: dog_a); run `cascade detect "
         f"--data {labels} --run-dir {tmp_path / 'run'}` first\n")
 

@@ -11,7 +11,7 @@ import torch
 
 from cascade.data import open_dataset
 from cascade.data.frames import iter_frames
-from cascade.detect import CACHE_NAME, DetectOptions, NO_BOX, detect_dataset, detect_videos, load_detections
+from cascade.detect import CACHE_NAME, DetectionCache, DetectOptions, NO_BOX, detect_dataset, detect_videos, load_detections
 from cascade.errors import CascadeError
 from cascade.labels import COCO_CLASSES
 from cascade.detect.detector import Detector, batched_nms, resolve_weights
@@ -73,8 +73,9 @@ def test_cache_has_a_row_for_every_decoded_frame(detected_run, sample_release):
         assert tuple(per_video.loc[video]) == (decoded, 1, decoded)
     assert (detections[detections.cls != NO_BOX].conf >= 0.05).all()
     assert set(detections.cls.unique()) <= set(COCO_CLASSES) | {NO_BOX}
-    meta = pq.read_schema(detected_run / CACHE_NAME).metadata[b"cascade"]
-    assert b'"imgsz": [640, 640]' in meta and b'"stride": 1' in meta
+    parts = sorted((detected_run / CACHE_NAME).glob("part-*.parquet"))
+    assert parts and all(b'"imgsz": [640, 640]' in pq.read_schema(p).metadata[b"cascade"] for p in parts)
+    assert all(b'"stride": 1' in pq.read_schema(p).metadata[b"cascade"] for p in parts)
 
 
 def test_people_score_above_zero_where_people_are(detected_run):
@@ -86,10 +87,10 @@ def test_people_score_above_zero_where_people_are(detected_run):
 
 
 def test_second_run_adds_nothing(run_copy, sample_release, detector):
-    before = (run_copy / CACHE_NAME).read_bytes()
+    before = {p.name: p.read_bytes() for p in (run_copy / CACHE_NAME).iterdir()}
     report = detect_dataset(sample_release, run_copy, "all", DetectOptions(workers=0), detector=detector, progress=False)
     assert report.videos_done == 0 and report.videos_cached == 16
-    assert (run_copy / CACHE_NAME).read_bytes() == before
+    assert {p.name: p.read_bytes() for p in (run_copy / CACHE_NAME).iterdir()} == before
 
 
 def test_corrupt_and_missing_videos_are_skipped_and_listed(tmp_path, detector, sample_release):
@@ -144,7 +145,7 @@ def test_a_killed_run_keeps_its_cache_and_resumes(tmp_path, sample_release, dete
     proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(sample_release), str(run), str(WEIGHTS)],
                             env={**os.environ, "YOLO_OFFLINE": "1"})
     deadline = time.monotonic() + 240
-    while not (run / CACHE_NAME).exists() and time.monotonic() < deadline and proc.poll() is None:
+    while not DetectionCache(run).videos() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cascade.detect import DetectOptions, detect_dataset, load_detections
-from cascade.detect.cache import CACHE_NAME, SHARDS_DIR
+from cascade.detect.cache import DetectionCache
 from cascade.scores import group_scores
 from conftest import WEIGHTS
 
@@ -30,7 +30,6 @@ def _same_cache(run: Path, reference: Path) -> None:
     assert got.equals(want)  # every (video, frame) row, every box, once
     assert group_scores(load_detections(run), 0.5).sort_index().equals(
         group_scores(load_detections(reference), 0.5).sort_index())
-    assert not (run / SHARDS_DIR).exists() or not any((run / SHARDS_DIR).iterdir())
 
 
 def _descendants(root: int) -> dict[int, str]:
@@ -65,8 +64,9 @@ def _wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 240
         time.sleep(0.1)
 
 
-def _shard_files(run: Path) -> list[Path]:
-    return list((run / SHARDS_DIR).glob(f"*/{CACHE_NAME}"))
+def _cached(run: Path) -> set[str]:
+    """The videos the workers have committed into the run's cache so far."""
+    return DetectionCache(run).videos()
 
 
 def test_ray_local_gives_the_single_process_cache(tmp_path, sample_release, detected_run):
@@ -79,11 +79,10 @@ def test_ray_local_gives_the_single_process_cache(tmp_path, sample_release, dete
 def test_a_worker_killed_mid_run_is_retried_without_loss_or_doubling(tmp_path, sample_release, detected_run):
     proc = subprocess.Popen([*DRIVER, "--data", str(sample_release), "--run-dir", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    _wait_for(lambda: _shard_files(tmp_path), proc, "a shard committed a video")
+    _wait_for(lambda: _cached(tmp_path), proc, "a worker committed a video")
     workers = [pid for pid, line in _descendants(proc.pid).items() if line.startswith("ray::ShardWorker")]
     assert len(workers) == 2
-    cached = load_detections(tmp_path).video.nunique() if (tmp_path / CACHE_NAME).exists() else 0
-    assert cached < 16  # the kill lands while videos are still being detected
+    assert len(_cached(tmp_path)) < 16  # the kill lands while videos are still being detected
     os.kill(workers[0], signal.SIGKILL)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
@@ -92,10 +91,10 @@ def test_a_worker_killed_mid_run_is_retried_without_loss_or_doubling(tmp_path, s
     _same_cache(tmp_path, detected_run)
 
 
-def test_a_killed_driver_leaves_shards_that_the_next_run_merges(tmp_path, sample_release, detected_run, detector):
+def test_a_killed_driver_leaves_committed_videos_that_the_next_run_keeps(tmp_path, sample_release, detected_run, detector):
     proc = subprocess.Popen([*DRIVER, "--data", str(sample_release), "--run-dir", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, start_new_session=True)
-    _wait_for(lambda: _shard_files(tmp_path), proc, "a shard committed a video")
+    _wait_for(lambda: _cached(tmp_path), proc, "a worker committed a video")
     ray_processes = _descendants(proc.pid)  # Ray's own processes are not all in the driver's group
     os.killpg(proc.pid, signal.SIGKILL)
     for pid in ray_processes:  # the driver and the Ray it started die at once, as in a crash
@@ -104,11 +103,10 @@ def test_a_killed_driver_leaves_shards_that_the_next_run_merges(tmp_path, sample
     proc.wait()
     while any(_running(pid) for pid in ray_processes):  # no write of theirs can land after this
         time.sleep(0.05)
-    left = {v for f in _shard_files(tmp_path) for v in load_detections(f.parent).video}
-    cached = set(load_detections(tmp_path).video) if (tmp_path / CACHE_NAME).exists() else set()
-    assert left and len(left | cached) < 16
+    cached = _cached(tmp_path)  # the workers' committed videos, read with no driver to merge them
+    assert 0 < len(cached) < 16 and set(load_detections(tmp_path, cached).video) == cached
     report = detect_dataset(sample_release, tmp_path, "all", DetectOptions(workers=0), detector=detector, progress=False)
-    assert report.videos_cached == len(left | cached) and report.videos_done == 16 - len(left | cached)
+    assert report.videos_cached == len(cached) and report.videos_done == 16 - len(cached)
     _same_cache(tmp_path, detected_run)
 
 

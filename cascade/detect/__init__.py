@@ -1,6 +1,6 @@
 """Stage 1: run the detector over every frame of every video into a resumable detections cache.
 
-- :mod:`~cascade.detect.cache`: ``RUN/detections.parquet``, its schema, reading and atomic merging
+- :mod:`~cascade.detect.cache`: ``RUN/detections/``, a :class:`~cascade.store.PartStore`: schema, reading, appending
   (pandas and pyarrow only: reading detections never imports torch);
 - :mod:`~cascade.detect.options`: the detector options every detecting command shares;
 - :mod:`~cascade.detect.detector`: loading the Ultralytics YOLO model and running it on batches;

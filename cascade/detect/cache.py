@@ -1,15 +1,20 @@
-"""The detections cache, ``RUN/detections.parquet``: schema, reading, and atomic merging of new videos.
+"""The detections cache, ``RUN/detections/``: schema, reading, and appending whole videos.
 
 One row per kept box (``video``, ``frame``, ``cls`` as the COCO id, ``conf``, ``x1 y1 x2 y2`` in
 original pixels) and one row with ``cls = -1`` for each frame where nothing was kept, so that every
 processed frame appears and frame counts are exact. Boxes are kept down to ``keep_conf`` (0.05), so
-the counting confidence can be re-chosen later without running the detector again. The file's
-metadata records what made the rows (model, image size, stride, ...), and a cache refuses rows made
+the counting confidence can be re-chosen later without running the detector again. Each part
+records what made its rows (model, image size, stride, ...), and a cache refuses rows made
 otherwise.
 
-Videos are only ever added whole: :meth:`DetectionCache.commit` merges finished videos (from the
-local runner, or shard files from other machines) and rewrites the file atomically, so a killed
-run leaves the last committed file and the next run skips what it holds.
+The cache is a :class:`~cascade.store.PartStore`: each commit adds one Parquet part of finished
+videos (atomically, under a lock), so a commit costs what it adds, two commands or many Ray workers
+can commit into one run dir at once without losing each other's videos, and a killed run leaves
+every committed video. Readers read only the parts that hold the videos they ask for.
+
+A run dir from before (one file, ``RUN/detections.parquet``, and the ``RUN/shards/<n>/`` a killed Ray
+driver left) is converted once, the first time any command opens it: its rows become a part and the
+old file is deleted.
 
 This module needs only pyarrow and pandas, so everything that merely reads detections (scores,
 thresholds, evaluation) starts without importing torch.
@@ -21,23 +26,21 @@ Example::
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from cascade.errors import CascadeError
-from cascade.fileio import atomic_path
+from cascade.errors import CascadeError, short_reason
+from cascade.store import PartStore
 
-CACHE_NAME = "detections.parquet"
-#: Where Ray workers write their shard caches (``RUN/shards/<n>/detections.parquet``), see ray_runner.
-SHARDS_DIR = "shards"
-META_KEY = b"cascade"
+#: The cache folder in a run dir.
+CACHE_NAME = "detections"
+#: The single-file cache of earlier versions, and where their Ray workers kept shards: converted once.
+LEGACY_NAME = "detections.parquet"
+LEGACY_SHARDS = "shards"
 SCHEMA = pa.schema(
     [
         ("video", pa.string()), ("frame", pa.int32()), ("cls", pa.int16()), ("conf", pa.float32()),
@@ -49,99 +52,61 @@ NO_BOX = -1
 CHECKED_SETTINGS = ("model", "imgsz", "stride", "keep_conf")
 
 
-def _unreadable(path: Path, exc: Exception) -> CascadeError:
-    return CascadeError(f"{path}: unreadable detections cache ({exc}); delete it to detect again")
-
-
-def read_table(path: str | Path, videos: Iterable[str] | None = None) -> pa.Table:
-    """A cache (or shard) file as an Arrow table with the cache's schema, optionally only some videos."""
-    path = Path(path)
-    try:
-        if videos is None:
-            table = pq.read_table(path)
-        else:
-            table = pq.read_table(path, filters=[("video", "in", list(videos))])
-        return table.cast(SCHEMA.with_metadata(table.schema.metadata))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError) as exc:
-        raise _unreadable(path, exc) from None
-
-
-def table_settings(table: pa.Table) -> dict | None:
-    """The settings recorded in a cache table's metadata (None for a table without them)."""
-    raw = (table.schema.metadata or {}).get(META_KEY)
-    return json.loads(raw) if raw else None
-
-
 class DetectionCache:
-    """``RUN/detections.parquet``: read once, merged in memory, rewritten atomically on commit."""
+    """``RUN/detections/``: the videos detected so far, appended to by commits (see the module docstring)."""
 
     def __init__(self, run_dir: str | Path) -> None:
-        if Path(run_dir).exists() and not Path(run_dir).is_dir():
+        run_dir = Path(run_dir)
+        if run_dir.exists() and not run_dir.is_dir():
             raise CascadeError(f"{run_dir}: is a file, not a folder; pass --run-dir a folder (it is made if missing)")
-        self.path = Path(run_dir) / CACHE_NAME
-        self.table: pa.Table | None = None
-        self.meta: dict | None = None
-        if self.path.exists():
-            self.table = read_table(self.path)
-            self.meta = table_settings(self.table)
+        self.path = run_dir / CACHE_NAME
+        self.store = PartStore(self.path, SCHEMA, CHECKED_SETTINGS, "detections cache")
+        self._convert_legacy(run_dir)
+
+    def _convert_legacy(self, run_dir: Path) -> None:
+        """Take in a single-file cache and Ray shards of an earlier version (a kill midway converts again
+        next time, adding nothing twice)."""
+        shards = run_dir / LEGACY_SHARDS
+        old = [run_dir / LEGACY_NAME] + (sorted(shards.glob(f"*/{LEGACY_NAME}")) if shards.is_dir() else [])
+        for path in (p for p in old if p.exists()):
+            try:
+                self.store.adopt(path)
+            except PermissionError as exc:
+                raise CascadeError(f"{path}: a detections cache of an earlier version, converted once into "
+                                   f"{self.path} on first use, which needs write access ({short_reason(exc)})") from None
+        if shards.is_dir():  # what is left there is temporary files of killed writers
+            shutil.rmtree(shards, ignore_errors=True)
+
+    @property
+    def meta(self) -> dict | None:
+        """What made the cached rows (None while the cache is empty)."""
+        return self.store.settings
 
     def videos(self) -> set[str]:
         """Videos already in the cache (complete: videos are only ever committed whole)."""
-        return set() if self.table is None else set(self.table.column("video").unique().to_pylist())
+        return self.store.videos()
 
     def check_settings(self, settings: dict) -> None:
         """Refuse to mix detections made by another model, image size or stride in one cache
         (only the settings given are compared)."""
-        if self.meta is None:
-            return
-        keys = [k for k in CHECKED_SETTINGS if k in settings]
-        differ = [k for k in keys if self.meta.get(k) != settings[k]]
-        if differ:
-            was = ", ".join(f"{k}={self.meta.get(k)}" for k in differ)
-            raise CascadeError(
-                f"{self.path}: made with {was}; use another --run-dir or delete the cache to detect with new settings"
-            )
+        self.store.check_settings(settings)
 
-    def commit(self, new: list[pa.Table], settings: dict) -> None:
-        """Add finished videos and rewrite the file atomically; videos already present are not added twice."""
-        if not new:
-            return
-        self.check_settings(settings)
-        cached = self.videos()
-        if cached:
-            known = pa.array(sorted(cached), pa.string())
-            new = [t.filter(pc.invert(pc.is_in(t.column("video"), known))) for t in new]
-        parts = ([self.table] if self.table is not None else []) + [t.cast(SCHEMA) for t in new]
-        self.meta = {**(self.meta or {}), **settings}
-        self.table = pa.concat_tables([t.replace_schema_metadata(None) for t in parts]).replace_schema_metadata(
-            {META_KEY: json.dumps(self.meta)})
-        with atomic_path(self.path) as tmp:
-            pq.write_table(self.table, tmp, compression="zstd")
+    def commit(self, new: list[pa.Table], settings: dict) -> int:
+        """Add finished videos as one new part; videos already present are not added twice. Returns
+        the number of videos added."""
+        return self.store.commit(new, settings)
 
-    def merge_shards(self) -> int:
-        """Merge the shard caches a Ray run left (a killed driver's finished work: shard files hold only
-        whole videos) and delete them, so no run redoes them, Ray or not; returns the videos added."""
-        folder = self.path.parent / SHARDS_DIR
-        before = len(self.videos())
-        for shard in sorted(folder.glob("*/")) if folder.is_dir() else []:
-            part = shard / CACHE_NAME
-            if part.exists():
-                table = read_table(part)
-                self.commit([table], table_settings(table) or {})
-            shutil.rmtree(shard, ignore_errors=True)
-        return len(self.videos()) - before
-
-    def to_frame(self) -> pd.DataFrame:
-        """The whole cache as a DataFrame (empty, with the right columns, if nothing is cached)."""
-        return (self.table if self.table is not None else SCHEMA.empty_table()).to_pandas()
+    def read(self, videos: Iterable[str] | None = None) -> pd.DataFrame:
+        """The cached rows (of ``videos`` only, when given) as a DataFrame, empty if none."""
+        return self.store.read(videos).to_pandas()
 
 
 def load_detections(run_dir: str | Path, videos: Iterable[str] | None = None) -> pd.DataFrame:
     """The cached detections of a run directory; with ``videos``, only their rows are read."""
-    path = Path(run_dir) / CACHE_NAME
-    if not path.exists():
-        raise CascadeError(f"{path}: no detections cache; run `cascade detect` first")
-    return read_table(path, videos).to_pandas()
+    cache = DetectionCache(run_dir)
+    if not cache.store.parts():
+        raise CascadeError(f"{cache.path}: no detections cache; run `cascade detect` first")
+    return cache.read(videos)
 
 
 def empty_detections() -> pd.DataFrame:

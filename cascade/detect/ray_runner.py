@@ -1,22 +1,21 @@
-"""The Ray runner: detection over many machines, merged into the run's cache as shards finish.
+"""The Ray runner: detection over many machines, each worker committing straight into the run's cache.
 
 ``--ray local`` starts Ray on this machine; ``--ray auto`` joins the cluster this machine belongs to
 (``ray start --head`` / ``ray start --address``); ``--ray ray://host:10001`` connects through Ray
 Client. The videos still to detect are dealt into shards of a few videos; each shard runs on a
 worker, a Ray actor that loads the detector once and runs the same local runner as a single process
-(:func:`cascade.detect.local.run_locally`, decoding where the worker runs) into its own shard cache,
-``RUN/shards/<n>/detections.parquet``, committed video by video. The driver merges each finished
-shard into ``RUN/detections.parquet`` (atomically, at most every ``commit_every`` seconds, never
-adding a video twice) and deletes it. So:
+(:func:`cascade.detect.local.run_locally`, decoding where the worker runs), committing each finished
+video as its own part into ``RUN/detections/`` (a :class:`~cascade.store.PartStore`: parts named
+uniquely, the index under a file lock, so workers never lose each other's videos). The driver only
+deals shards and gathers reports: it never holds the detections. So:
 
 * a worker killed mid-shard is restarted by Ray and the shard retried (``MAX_RETRIES``); the retry
-  skips the videos the shard had already committed; nothing is lost or doubled;
-* a killed driver leaves the main cache and finished shard videos; the next run, on Ray or not,
-  merges leftover shards first (:meth:`~cascade.detect.cache.DetectionCache.merge_shards`) and
-  detects only what is missing, as after a killed single-process run.
+  skips the videos already committed; nothing is lost or doubled;
+* a killed driver leaves every video its workers committed; the next run, on Ray or not, detects
+  only what is missing, as after a killed single-process run.
 
 Every node must read the videos and the run directory at the same paths (shared storage, as is
-usual on a cluster), and have cascade installed; each worker checks this before it starts and a
+usual on a cluster, with working POSIX file locks: NFSv4 and Lustre have them), and have cascade installed; each worker checks this before it starts and a
 node that cannot is one clear error. One worker per GPU (``--ray-gpus-per-worker``, 1 where the
 cluster has GPUs), else per ``--ray-cpus-per-worker`` CPUs (default 1).
 
@@ -31,18 +30,15 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import socket
 import time
 from collections import deque
 from dataclasses import replace
-from pathlib import Path
 from typing import Mapping
 
-import pyarrow as pa
 from tqdm import tqdm
 
-from cascade.detect.cache import SHARDS_DIR, DetectionCache, read_table
+from cascade.detect.cache import DetectionCache
 from cascade.detect.options import DetectOptions
 from cascade.detect.report import DetectReport
 from cascade.errors import CascadeError
@@ -72,29 +68,31 @@ class ShardWorker:
         missing = [p for p in paths if not os.access(p, os.R_OK)]
         return socket.gethostname(), missing + ([] if os.access(run_dir, os.W_OK) else [run_dir])
 
-    def detect_shard(self, shard_dir: str, videos: list[tuple[str, str]]) -> dict:
-        """Detect the shard's videos its cache lacks (a retry skips what the killed attempt committed)."""
+    def detect_shard(self, run_dir: str, videos: list[tuple[str, str]]) -> dict:
+        """Detect the shard's videos the run's cache lacks, committing each as it finishes (a retry skips
+        what the killed attempt committed)."""
         from cascade.detect.local import run_locally
 
-        cache = DetectionCache(shard_dir)
+        cache = DetectionCache(run_dir)
         done = cache.videos()
         todo = [(v, p) for v, p in videos if v not in done]
         if not todo:
-            return {"dir": shard_dir, "frames": 0, "failed": {}}
+            return {"frames": 0, "failed": {}}
         report = run_locally(todo, cache, self.options, self.detector, {}, commit_every=0, progress=False)
-        return {"dir": shard_dir, "frames": report.frames, "failed": report.failed}
+        return {"frames": report.frames, "failed": report.failed}
 
 
 def run_on_ray(todo: list[tuple[str, str]], cache: DetectionCache, options: DetectOptions, detector,
                frame_counts: Mapping[str, int], commit_every: float, progress: bool) -> DetectReport:
-    """Detect ``todo`` (video, path) pairs on a Ray cluster into ``cache`` (see the module docstring)."""
+    """Detect ``todo`` (video, path) pairs on a Ray cluster into ``cache`` (see the module docstring).
+    ``commit_every`` is not used: workers commit every video as it finishes, a part of its own."""
     if detector is not None:
         raise CascadeError("--ray starts its own detectors on the workers; do not pass a loaded detector")
     ray = _import_ray()
     started = _connect(ray, options.ray)
     try:
         report = DetectReport(str(cache.path), {})
-        _run(ray, todo, cache, options, frame_counts, commit_every, progress, report)
+        _run(ray, todo, cache, options, frame_counts, progress, report)
         return report
     finally:
         if started:
@@ -130,7 +128,7 @@ def _connect(ray, address: str) -> bool:
     return True
 
 
-def _run(ray, todo, cache, options, frame_counts, commit_every, progress, report) -> None:
+def _run(ray, todo, cache, options, frame_counts, progress, report) -> None:
     resources = ray.cluster_resources()
     gpus = options.ray_gpus_per_worker
     if gpus is None:
@@ -148,10 +146,12 @@ def _run(ray, todo, cache, options, frame_counts, commit_every, progress, report
     run_dir = str(cache.path.parent.resolve())
     cache.path.parent.mkdir(parents=True, exist_ok=True)
     _check_nodes(ray, workers, [p for _, p in todo if os.access(p, os.R_OK)], run_dir)
-    settings = ray.get(workers[0].settings.remote())
-    cache.check_settings(settings)  # before any work: a cache made otherwise is refused now
-    _dispatch(ray, workers, shards, Path(run_dir) / SHARDS_DIR, cache, settings, frame_counts, commit_every, progress,
-              report, options)
+    report.settings = ray.get(workers[0].settings.remote())
+    cache.check_settings(report.settings)  # before any work: a cache made otherwise is refused now
+    _dispatch(ray, workers, shards, run_dir, frame_counts, progress, report, options)
+    # counted from the cache, not from the workers' reports: a killed worker's report is lost with it,
+    # while the videos it had committed are in the cache and were not detected again
+    report.videos_done = len({v for v, _ in todo} & cache.videos())
 
 
 def _shards(todo: list[tuple[str, str]], slots: int) -> list[list[tuple[str, str]]]:
@@ -170,55 +170,32 @@ def _check_nodes(ray, workers, paths: list[str], run_dir: str) -> None:
                 "directory at the same paths (shared storage)")
 
 
-def _dispatch(ray, workers, shards, shard_root: Path, cache, settings, frame_counts, commit_every, progress,
-              report, options) -> None:
+def _dispatch(ray, workers, shards, run_dir: str, frame_counts, progress, report, options) -> None:
     from cascade.detect.local import expected_frames
 
-    queue = deque(enumerate(shards))
+    queue = deque(shards)
     running: dict = {}
-    new: list[tuple[pa.Table, Path]] = []  # finished shards not yet in the cache, with their folders
-    start = last_commit = time.monotonic()
-    report.settings = settings
+    start = time.monotonic()
 
     def submit(worker) -> None:
-        number, videos = queue.popleft()
-        running[worker.detect_shard.remote(str(shard_root / f"{number:06d}"), videos)] = worker
-
-    def commit() -> None:
-        nonlocal new, last_commit
-        cache.commit([table for table, _ in new], settings)
-        report.videos_done += sum(len(set(table.column("video").to_pylist())) for table, _ in new)
-        for _, folder in new:
-            shutil.rmtree(folder, ignore_errors=True)
-        new, last_commit = [], time.monotonic()
+        running[worker.detect_shard.remote(run_dir, queue.popleft())] = worker
 
     total = expected_frames([v for shard in shards for v in shard], options.stride, frame_counts)
     with tqdm(total=total or None, unit="frame", desc="detect (ray)", disable=not progress) as bar:
-        try:
-            for worker in workers:
-                if queue:
-                    submit(worker)
-            while running:
-                done, _ = ray.wait(list(running), num_returns=1)
-                worker = running.pop(done[0])
-                try:
-                    result = ray.get(done[0])
-                except ray.exceptions.RayActorError as exc:
-                    raise CascadeError(f"a Ray worker died {MAX_RETRIES + 1} times ({str(exc).splitlines()[0][:200]}); "
-                                       "finished shards are saved: run again to continue") from None
-                if queue:
-                    submit(worker)
-                folder = Path(result["dir"])
-                if (folder / cache.path.name).exists():
-                    new.append((read_table(folder / cache.path.name), folder))
-                else:  # every video of the shard failed to decode
-                    shutil.rmtree(folder, ignore_errors=True)
-                report.frames += result["frames"]
-                report.failed.update(result["failed"])
-                bar.update(result["frames"])
-                if new and time.monotonic() - last_commit >= commit_every:
-                    commit()
-        finally:
-            if new:
-                commit()  # on an interrupt too: finished shards are never lost
+        for worker in workers:
+            if queue:
+                submit(worker)
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            worker = running.pop(done[0])
+            try:
+                result = ray.get(done[0])
+            except ray.exceptions.RayActorError as exc:
+                raise CascadeError(f"a Ray worker died {MAX_RETRIES + 1} times ({str(exc).splitlines()[0][:200]}); "
+                                   "finished videos are saved: run again to continue") from None
+            if queue:
+                submit(worker)
+            report.frames += result["frames"]
+            report.failed.update(result["failed"])
+            bar.update(result["frames"])
     report.seconds = time.monotonic() - start

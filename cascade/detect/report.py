@@ -23,6 +23,7 @@ class DetectReport:
     videos: list[str] = field(default_factory=list)  # the videos asked for that are now in the cache
     mean_scores: dict[str, float] = field(default_factory=dict)  # set by `cascade detect`: mean score per group
     scores_conf: float | None = None
+    parts_merged: int = 0  # set by `cascade detect --compact`: cache parts merged into one
 
     @property
     def fps(self) -> float:
@@ -35,6 +36,8 @@ class DetectReport:
             f"cache: {self.cache} (model {self.settings.get('model')}, imgsz {self.settings.get('imgsz')}, "
             f"stride {self.settings.get('stride')})",
         ]
+        if self.parts_merged:
+            lines.append(f"merged the cache's {self.parts_merged} parts into one")
         if self.mean_scores:
             shown = ", ".join(f"{g} {v:.3f}" for g, v in self.mean_scores.items())
             lines.append(f"mean actor scores of these videos at conf {self.scores_conf}: {shown}")

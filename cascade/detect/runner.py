@@ -43,7 +43,6 @@ def detect_videos(
     """
     chosen = options
     cache = DetectionCache(run_dir)
-    cache.merge_shards()
     cached = cache.videos()
     todo = [(v, str(p)) for v, p in sorted(videos.items()) if v not in cached]
     if not todo:
