@@ -8,7 +8,7 @@ nearest sampled frame in the middle, clamped at the video's ends) from the featu
 * ``motion``: the box's geometry and motion (:data:`~cascade.features.motion.MOTION_COLUMNS`);
 * ``pose``: the person box's 17 keypoints inside the box with their confidences (person head only).
 
-Each vector ends with a 1 where the actor has a box in that frame (0 and zeros elsewhere). The
+The box's part ends with a 1 where the actor has a box in that frame (0 and zeros elsewhere). The
 actor is followed through the window by its track: in the key frame, the group's box overlapping the
 labelled box most (A2D's boxed labels) or else its most confident box; in the other frames, the box of
 the same track, else the group's most confident one, as a crop head takes its boxes.
@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -78,80 +78,92 @@ class FeatureRecipe:
     def from_meta(cls, meta: dict) -> "FeatureRecipe":
         return cls(tuple(meta["features"]), int(meta["window"]), FeatureSettings.from_meta(meta["feature_settings"]))
 
-    def frame_vector(self, frame_row: pd.Series, box_row: pd.Series | None) -> np.ndarray:
-        """One frame's vector: the kinds' features of the actor's box (zeros where it has none), then 1 or 0."""
+    def box_vectors(self, boxes: pd.DataFrame, width: int) -> np.ndarray:
+        """(boxes, B): what the kinds read of each box row, then a 1 (``width``: the embedding's length)."""
         parts = []
         if "appearance" in self.kinds:
-            frame_embedding = np.asarray(frame_row.embedding, np.float32)
-            box_embedding = np.asarray(box_row.embedding, np.float32) if box_row is not None else 0 * frame_embedding
-            parts += [box_embedding, frame_embedding]
+            parts.append(np.stack(boxes.embedding.to_numpy()).astype(np.float32) if len(boxes)
+                         else np.zeros((0, width), np.float32))
         if "motion" in self.kinds:
-            parts.append(np.array([box_row[c] for c in MOTION_COLUMNS], np.float32) if box_row is not None
-                         else np.zeros(len(MOTION_COLUMNS), np.float32))
+            parts.append(boxes[list(MOTION_COLUMNS)].to_numpy(np.float32))
         if "pose" in self.kinds:
-            keypoints = box_row.keypoints if box_row is not None else None
-            pose = np.zeros(KEYPOINTS * 3 + 1, np.float32)
-            if keypoints is not None and np.isfinite(keypoints).all():
-                pose[:-1], pose[-1] = keypoints, 1.0
-            parts.append(pose)
-        parts.append(np.array([box_row is not None], np.float32))
-        return np.concatenate(parts)
+            keypoints = np.full((len(boxes), KEYPOINTS * 3), np.nan, np.float32)
+            for row, values in enumerate(boxes.keypoints):
+                if values is not None:
+                    keypoints[row] = values
+            found = np.isfinite(keypoints).all(1)
+            parts += [np.where(found[:, None], keypoints, 0), found[:, None].astype(np.float32)]
+        parts.append(np.ones((len(boxes), 1), np.float32))
+        return np.concatenate(parts, axis=1)
+
+    def frame_vectors(self, frames: pd.DataFrame) -> np.ndarray:
+        """(frames, F): what the kinds read of the whole frame (its embedding for ``appearance``)."""
+        if "appearance" in self.kinds:
+            return np.stack(frames.embedding.to_numpy()).astype(np.float32)
+        return np.zeros((len(frames), 0), np.float32)
 
 
 def actor_windows(rows: pd.DataFrame, group: Group, keys: Sequence[int], recipe: FeatureRecipe,
                   labelled: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
     """(len(keys), window, features) for one video's cached ``rows``: each key frame's window of sampled
-    frames, the group's actor followed by its track (see the module docstring). ``labelled``: a box per
-    key from the labels (NaN or None: none), to pick the labelled actor in the key frame."""
-    frames = rows[rows.cls == WHOLE_FRAME].set_index("frame").sort_index()
+    frames, the group's actor followed by its track (see the module docstring): per frame, what the
+    kinds read of the actor's box (zeros where it has none) and of the whole frame. ``labelled``: a box
+    per key from the labels (NaN or None: none), to pick the labelled actor in the key frame."""
+    frames = rows[rows.cls == WHOLE_FRAME].sort_values("frame")
     if frames.empty:
         raise CascadeError(f"no cached features of video {rows.video.iat[0] if len(rows) else '?'}")
-    numbers = frames.index.to_numpy()
+    numbers = frames.frame.to_numpy()
+    frame_vectors = recipe.frame_vectors(frames)
     boxes = rows[rows.cls == group.coco_class].sort_values("conf", ascending=False, kind="stable")
-    by_frame = {int(n): b for n, b in boxes.groupby("frame")}
+    box_vectors = recipe.box_vectors(boxes, len(frames.embedding.iat[0]))
+    box_vectors = np.concatenate([box_vectors, np.zeros((1, box_vectors.shape[1]), np.float32)])  # last: no box
+    box_frame, box_track = boxes.frame.to_numpy(), boxes.track.to_numpy()
+    corners = boxes[["x1", "y1", "x2", "y2"]].to_numpy(float)
     half = recipe.window // 2
-    out = []
+    out = np.empty((len(keys), recipe.window, box_vectors.shape[1] + frame_vectors.shape[1]), np.float32)
     for k, key in enumerate(keys):
         centre = int(np.argmin(np.abs(numbers - key)))
-        chosen = [numbers[min(max(centre + i - half, 0), len(numbers) - 1)] for i in range(recipe.window)]
-        in_key = by_frame.get(int(numbers[centre]))
-        anchor = None
-        if in_key is not None:
-            anchor = in_key.iloc[0]
+        in_key = np.flatnonzero(box_frame == numbers[centre])  # most confident first
+        track = None
+        if len(in_key):
+            anchor = in_key[0]
             box = labelled[k] if labelled is not None else None
             if box is not None and np.all(np.isfinite(box)):
-                overlap = iou_matrix(np.asarray(box)[None], in_key[["x1", "y1", "x2", "y2"]].to_numpy())[0]
-                anchor = in_key.iloc[int(np.argmax(overlap))]
-        vectors = []
-        for number in chosen:
-            candidates = by_frame.get(int(number))
-            box_row = None
-            if candidates is not None:
-                same = candidates[candidates.track == anchor.track] if anchor is not None else candidates.iloc[:0]
-                box_row = (same if len(same) else candidates).iloc[0]
-            vectors.append(recipe.frame_vector(frames.loc[number], box_row))
-        out.append(np.stack(vectors))
-    return np.stack(out) if out else np.empty((0, recipe.window, 0), np.float32)
+                anchor = in_key[int(np.argmax(iou_matrix(np.asarray(box)[None], corners[in_key])[0]))]
+            track = box_track[anchor]
+        for i in range(recipe.window):
+            position = min(max(centre + i - half, 0), len(numbers) - 1)
+            candidates = np.flatnonzero(box_frame == numbers[position])
+            same = candidates[box_track[candidates] == track] if track is not None else candidates[:0]
+            chosen = same[0] if len(same) else candidates[0] if len(candidates) else -1
+            out[k, i] = np.concatenate([box_vectors[chosen], frame_vectors[position]])
+    return out
 
 
 class FeatureHead(nn.Module):
-    """Window statistics (mean, maximum over frames) of standardised features -> hidden layer -> pairs."""
+    """Window statistics (mean, maximum over frames), standardised -> hidden layer -> pairs."""
 
     def __init__(self, inputs: int, outputs: int, hidden: int = defaults.FEATURE_HIDDEN) -> None:
         super().__init__()
-        self.register_buffer("mean", torch.zeros(inputs))
-        self.register_buffer("std", torch.ones(inputs))
+        self.register_buffer("mean", torch.zeros(2 * inputs))
+        self.register_buffer("std", torch.ones(2 * inputs))
         self.mlp = nn.Sequential(nn.Linear(2 * inputs, hidden), nn.ReLU(), nn.Dropout(0.3), nn.Linear(hidden, outputs))
 
-    def standardise_on(self, x: torch.Tensor) -> None:
-        """Take the standardisation from training windows (N, W, F)."""
-        flat = x.reshape(-1, x.shape[-1])
-        self.mean.copy_(flat.mean(0))
-        self.std.copy_(flat.std(0).clamp_min(1e-3))
+    @staticmethod
+    def pool(x: torch.Tensor) -> torch.Tensor:
+        """Windows (N, W, F) -> their statistics (N, 2F): fixed, so training pools each window once."""
+        return torch.cat([x.mean(1), x.amax(1)], dim=1)
+
+    def standardise_on(self, pooled: torch.Tensor) -> None:
+        """Take the standardisation from the training windows' statistics (N, 2F)."""
+        self.mean.copy_(pooled.mean(0))
+        self.std.copy_(pooled.std(0).clamp_min(1e-3))
+
+    def classify(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.mlp((pooled - self.mean) / self.std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = (x - self.mean) / self.std
-        return self.mlp(torch.cat([z.mean(1), z.amax(1)], dim=1))
+        return self.classify(self.pool(x))
 
 
 def build_feature_head(meta: dict, outputs: int) -> nn.Module:
@@ -179,23 +191,37 @@ def feature_probabilities(model: nn.Module, meta: dict, run_dir: str | Path, vid
 
 def fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tensor | None, val_score, steps: int,
         lr: float, seed: int) -> tuple[int, list[dict]]:
-    """Full-batch Adam for ``steps`` steps; every tenth step scored on validation windows by ``val_score``
-    (probabilities -> F1), the best step's weights kept. Returns the step kept and the scored steps."""
+    """Full-batch AdamW for ``steps`` steps; every tenth step scored on validation windows by ``val_score``
+    (probabilities -> F1), the best step's weights kept. Returns the step kept and the scored steps.
+    One thread: on a model this small, torch's second thread costs more in waiting than it computes
+    (3.6x slower with two threads on a busy 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _fit(model, x, y, val_x, val_score, steps, lr, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tensor | None, val_score, steps: int,
+         lr: float, seed: int) -> tuple[int, list[dict]]:
     torch.manual_seed(seed)
+    x = model.pool(x)
+    val_x = None if val_x is None else model.pool(val_x)
     model.standardise_on(x)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=defaults.FEATURE_WEIGHT_DECAY)
     loss_fn = nn.CrossEntropyLoss()
     history, best, best_state, best_step = [], -1.0, None, steps
     for step in range(1, steps + 1):
         model.train()
-        loss = loss_fn(model(x), y)
+        loss = loss_fn(model.classify(x), y)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         if val_x is not None and (step % 10 == 0 or step == steps):
             model.eval()
             with torch.inference_mode():
-                f1 = val_score(model(val_x).softmax(1))
+                f1 = val_score(model.classify(val_x).softmax(1))
             history.append({"step": step, "loss": float(loss), "val_f1": f1})
             if f1 > best:
                 best, best_step = f1, step
@@ -208,13 +234,15 @@ def fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tenso
 
 
 def feature_windows(instances: pd.DataFrame, cache: FeatureCache, group: Group, recipe: FeatureRecipe) -> np.ndarray:
-    """(instances, window, features): each labelled instance's window, videos read from the cache once."""
+    """(instances, window, features): each labelled instance's window, the cache read once."""
     if instances.empty:
         return np.empty((0, recipe.window, 0), np.float32)
+    rows = cache.read(instances.video.unique())
     out = np.empty(len(instances), object)
-    for video, rows in instances.groupby("video", sort=False):
-        windows = actor_windows(cache.read([video]), group, rows.frame.tolist(), recipe, list(rows.box))
-        for position, window in zip(rows.index, windows):
+    for video, of_video in rows.groupby("video", sort=False):
+        wanted = instances[instances.video == video]
+        windows = actor_windows(of_video, group, wanted.frame.tolist(), recipe, list(wanted.box))
+        for position, window in zip(wanted.index, windows):
             out[instances.index.get_loc(position)] = window
     return np.stack(list(out)).astype(np.float32)
 
