@@ -299,4 +299,4 @@ def train_feature_head(dataset, run_dir: str | Path, group: Group, recipe: Featu
                        epochs=history, seconds=seconds, decode_seconds=features_seconds,
                        images_per_s=defaults.FEATURE_EPOCHS * len(train.targets) / max(seconds - features_seconds, 1e-9),
                        frames_per_sample=recipe.window, input_mib=train.images.nbytes / 2**20,
-                       skipped={v: computed.failed[v] for v in computed.failed})
+                       skipped=dict(computed.failed), inputs="float32 feature windows")
