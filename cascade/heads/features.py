@@ -222,7 +222,7 @@ def _fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tens
             model.eval()
             with torch.inference_mode():
                 f1 = val_score(model.classify(val_x).softmax(1))
-            history.append({"step": step, "loss": float(loss), "val_f1": f1})
+            history.append({"step": step, "loss": float(loss.detach()), "val_f1": f1})
             if f1 > best:
                 best, best_step = f1, step
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
