@@ -300,6 +300,7 @@ def train_head(
     The checkpoint records the arguments exactly as this call received them.
     """
     received = {name: value for name, value in locals().items() if name != "progress"}  # before any other local
+    received["feature_settings"] = feature_settings.to_meta()  # plain data, as the checkpoint stores it
     group = find_group(actor)
     if head not in defaults.HEAD_CHOICES:
         raise CascadeError(f"unknown --head {head!r}; valid: {', '.join(defaults.HEAD_CHOICES)}")
