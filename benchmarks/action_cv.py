@@ -19,12 +19,18 @@ Rows (all heads at the same reduced size, for a 2-core CPU; say so when quoting)
 * ``mnv2 frozen-bn``: the same with batch norm statistics frozen (measure, keep what the table says);
 * ``mnv2 crop``: the actor's detected box instead of the whole frame;
 * ``mnv2 crop tsm``: the same over windows of frames with temporal shift modules;
+* ``feat app``, ``feat app+motion``, ``feat app+motion+pose``: light heads on the features cache
+  (``train-head --head features``: backbone embeddings of the actor's box and the frame; + the box's
+  geometry and motion; + the person's keypoints), the cache computed once for every clip before the
+  folds (its cost is timed from scratch on ``--cost-clips`` clips in a run dir of their own);
 * ``+ pair cut``: the best network row, reporting also every other pair above a cut tuned per head
   on its training clips (:mod:`cascade.heads.pairs`), against the top pair alone.
 
 Printed: whole-cascade P/R/F1 over all held-out clips (the challenge's per-sample scores over pair
 sets), its spread over folds, actor-stage F1, per-head accuracy on clips where the actor truly is,
-and training time; the same figures go to ``benchmarks/latest.json`` under ``action_cv``.
+training time (all heads of all folds, each head's mean and slowest, the whole K-fold run of the row),
+person-pair F1 (the clips holding a person pair, on those pairs) and the issue's feature goals side by
+side; the same figures go to ``benchmarks/latest.json`` under ``action_cv``.
 
     python3 benchmarks/action_cv.py                    # K = 3, 4 epochs at 112 px: about 25 minutes on 2 cores
     python3 benchmarks/action_cv.py --rows mnv2 --folds 2 --epochs 1     # a quick look
