@@ -36,7 +36,7 @@ from cascade.errors import CascadeError
 from cascade.features.cache import SCHEMA, WHOLE_FRAME, FeatureCache
 from cascade.features.embeddings import Embedder
 from cascade.features.motion import MOTION_COLUMNS, link_boxes, track_motion
-from cascade.features.pose import KEYPOINTS, PoseModel, normalise_keypoints
+from cascade.features.pose import PoseModel, normalise_keypoints
 from cascade.features.settings import FeatureSettings
 from cascade.labels import COCO_CLASSES, group
 
@@ -159,7 +159,6 @@ def video_features(path: Path, video: str, rows: pd.DataFrame, settings: Feature
     table = pd.concat([whole, actors], ignore_index=True)
     table["embedding"] = list(embeddings)
     table["keypoints"] = [None] * len(whole) + keypoints
-    assert all(k is None or len(k) == KEYPOINTS * 3 for k in keypoints)
     return pa.Table.from_pandas(table, schema=SCHEMA, preserve_index=False)
 
 
