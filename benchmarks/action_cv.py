@@ -19,12 +19,18 @@ Rows (all heads at the same reduced size, for a 2-core CPU; say so when quoting)
 * ``mnv2 frozen-bn``: the same with batch norm statistics frozen (measure, keep what the table says);
 * ``mnv2 crop``: the actor's detected box instead of the whole frame;
 * ``mnv2 crop tsm``: the same over windows of frames with temporal shift modules;
+* ``feat app``, ``feat app+motion``, ``feat app+motion+pose``: light heads on the features cache
+  (``train-head --head features``: backbone embeddings of the actor's box and the frame; + the box's
+  geometry and motion; + the person's keypoints), the cache computed once for every clip before the
+  folds (its cost is timed from scratch on ``--cost-clips`` clips in a run dir of their own);
 * ``+ pair cut``: the best network row, reporting also every other pair above a cut tuned per head
   on its training clips (:mod:`cascade.heads.pairs`), against the top pair alone.
 
 Printed: whole-cascade P/R/F1 over all held-out clips (the challenge's per-sample scores over pair
 sets), its spread over folds, actor-stage F1, per-head accuracy on clips where the actor truly is,
-and training time; the same figures go to ``benchmarks/latest.json`` under ``action_cv``.
+training time (all heads of all folds, each head's mean and slowest, the whole K-fold run of the row),
+person-pair F1 (the clips holding a person pair, on those pairs) and the issue's feature goals side by
+side; the same figures go to ``benchmarks/latest.json`` under ``action_cv``.
 
     python3 benchmarks/action_cv.py                    # K = 3, 4 epochs at 112 px: about 25 minutes on 2 cores
     python3 benchmarks/action_cv.py --rows mnv2 --folds 2 --epochs 1     # a quick look
@@ -47,6 +53,9 @@ from cascade.data.sample import build_sample_clips
 from cascade.data.splits import grouped_folds
 from cascade.detect import CACHE_NAME, DetectOptions, detect_dataset
 from cascade.evaluation import evaluate
+from cascade.features.cache import FEATURES_DIR
+from cascade.features.runner import compute_features
+from cascade.features.settings import FeatureSettings
 from cascade.heads.pairs import best_cut, reported
 from cascade.heads.training import train_head
 from cascade.labels import VALID_PAIRS, group, group_of_pair, parse_pair
@@ -55,6 +64,9 @@ from cascade.pipeline import CascadeSettings
 from cascade.thresholds.workflow import tune_thresholds
 
 MOBILENET = SHARED / "weights" / "mobilenet_v2_imagenet" / "mobilenet_v2_imagenet1001.pt"
+POSE = SHARED / "weights" / "yolov8n-pose_int8_openvino_model"
+#: The features every feature row reads: the fine-tuned rows' MobileNetV2 weights, the shared pose model.
+FEATURES = FeatureSettings(pretrained=str(MOBILENET), pose_weights=str(POSE))
 #: Row name -> train_head settings beyond the common ones.
 ROWS = {
     "seed": dict(backbone="resnet34", pretrained="none", lr=1e-3, batch=4),
@@ -63,7 +75,13 @@ ROWS = {
     "mnv2 crop": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True),
     "mnv2 crop tsm": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True, temporal="tsm", clip_len=4,
                           clip_stride=2),
+    "feat app": dict(head="features", features=("appearance",), feature_settings=FEATURES),
+    "feat app+motion": dict(head="features", features=("appearance", "motion"), feature_settings=FEATURES),
+    "feat app+motion+pose": dict(head="features", features=("appearance", "motion", "pose"), feature_settings=FEATURES),
 }
+#: Rows that read the features cache (trained on ``--feature-train-frames`` frames per clip).
+FEATURE_ROWS = tuple(name for name, row in ROWS.items() if row.get("head") == "features")
+PERSON_PAIRS = group("person").pairs
 BASELINE = "most frequent pair"
 
 
@@ -79,10 +97,19 @@ class RowResult:
     baseline_f1: list[float] = field(default_factory=list)  # the most frequent pair's, same folds
     train_seconds: float = 0.0
     heads_trained: int = 0
+    head_seconds: list[float] = field(default_factory=list)  # each head's training, end to end
+    row_seconds: float = 0.0  # the whole K-fold run of the row: training and evaluation
 
-    def scores(self) -> tuple[float, float, float]:
-        return tuple(100 * float(v) for v in sample_prf(indicator(self.predicted, VALID_PAIRS),
-                                                         indicator(self.true, VALID_PAIRS)))
+    def scores(self, pairs: tuple[int, ...] | None = None) -> tuple[float, float, float]:
+        """P/R/F1 over all held-out clips; with ``pairs`` (the person pairs, say: those one head names),
+        over the clips whose truth holds one of them, on those pairs only."""
+        if pairs is None:
+            true, predicted, pairs = self.true, self.predicted, VALID_PAIRS
+        else:
+            kept = [i for i, t in enumerate(self.true) if set(t) & set(pairs)]
+            true = [[p for p in self.true[i] if p in pairs] for i in kept]
+            predicted = [[p for p in self.predicted[i] if p in pairs] for i in kept]
+        return tuple(100 * float(v) for v in sample_prf(indicator(predicted, pairs), indicator(true, pairs)))
 
 
 def prepare(args: argparse.Namespace) -> tuple[Path, pd.DataFrame]:
@@ -113,27 +140,49 @@ def fold_csv(folder: Path, table: pd.DataFrame, held_out: set[str]) -> Path:
 
 
 def fresh_run(run: Path, cache: Path) -> Path:
-    """A run dir that starts with the shared detections, so nothing is detected twice."""
+    """A run dir that starts with the shared detections and features, so nothing is computed twice."""
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
     shutil.copytree(cache / CACHE_NAME, run / CACHE_NAME)
+    if (cache / FEATURES_DIR).is_dir():
+        shutil.copytree(cache / FEATURES_DIR, run / FEATURES_DIR)
     return run
+
+
+def features_cost(args: argparse.Namespace, table: pd.DataFrame) -> dict:
+    """Features of ``--cost-clips`` clips computed from scratch in a run of their own (frames/s on this
+    CPU, cache size per 1,000 sampled frames); then every clip's features into the shared cache once."""
+    run = fresh_run(args.work / "features-cost", args.work / "detected")
+    shutil.rmtree(run / FEATURES_DIR, ignore_errors=True)
+    chosen = table.sample(min(args.cost_clips, len(table)), random_state=args.fold_seed)
+    report = compute_features({Path(v).stem: args.work / "clips" / v for v in chosen.video}, run, FEATURES,
+                              progress=False)
+    everything = compute_features({Path(v).stem: args.work / "clips" / v for v in table.video}, args.work / "detected",
+                                  FEATURES, progress=False)
+    return {"clips": len(chosen), "frames": report.frames, "seconds": round(report.seconds, 1),
+            "frames_per_s": round(report.frames_per_s, 2), "mib_per_1000_frames": round(
+                report.cache_bytes / 2**20 / max(report.frames, 1) * 1000, 1),
+            "all_clips_computed_now": everything.computed, "all_clips_cached": everything.cached}
 
 
 def run_row(name: str, args, csv: Path, run: Path, settings: CascadeSettings, result: RowResult,
             cut_result: RowResult | None) -> None:
     """Train every head the fold's training clips can train, evaluate on the held-out clips."""
-    dataset = ClipDataset(csv, pd.read_csv(csv, dtype=str, keep_default_na=False), frames_per_clip=args.train_frames)
+    frames = args.feature_train_frames if name in FEATURE_ROWS else args.train_frames
+    dataset = ClipDataset(csv, pd.read_csv(csv, dtype=str, keep_default_na=False), frames_per_clip=frames)
     groups = sorted({group_of_pair(p).name for pairs in dataset.clips[dataset.clips.split == "train"].pairs
                      for p in pairs})
     start = time.perf_counter()
     for group_name in groups:
+        head_start = time.perf_counter()
         train_head(dataset, run, actor=group_name, epochs=args.epochs, imgsz=args.imgsz, device="cpu",
                    val_fraction=0, seed=args.fold_seed, progress=False,
                    **{"batch": args.batch, "lr": args.lr, **ROWS[name]})
+        result.head_seconds.append(time.perf_counter() - head_start)
         result.heads_trained += 1
     result.train_seconds += time.perf_counter() - start
     report = evaluate(csv, run, split="test", settings=settings, progress=False)
+    result.row_seconds += time.perf_counter() - start
     samples = report.tables["samples"]
     result.true += [tuple(sorted(parse(t))) for t in samples.true]
     result.predicted += [sorted(parse(p)) for p in samples.predicted]
@@ -162,6 +211,34 @@ def run_row(name: str, args, csv: Path, run: Path, settings: CascadeSettings, re
                                                          indicator(cut_result.true[-len(samples):], VALID_PAIRS))[2]))
 
 
+def feature_goals(table: pd.DataFrame) -> dict:
+    """The issue's goals, side by side: the best feature row against the best fine-tuned row (F1 over all
+    held-out clips and training time), and the person pairs with pose against without."""
+    features = [r for r in table.index if r in FEATURE_ROWS]
+    networks = [r for r in table.index if r in ROWS and r not in FEATURE_ROWS]
+    out: dict = {"lines": []}
+    if features and networks:
+        feature, network = table.loc[features].f1.idxmax(), table.loc[networks].f1.idxmax()
+        gain = table.loc[feature, "f1"] - table.loc[network, "f1"]
+        speed = table.loc[network, "train_s"] / max(table.loc[feature, "train_s"], 1e-9)
+        out.update(best_feature=feature, best_finetuned=network, f1_difference=round(float(gain), 2),
+                   training_time_ratio=round(float(speed), 1))
+        out["lines"].append(f"best feature row {feature!r} minus best fine-tuned row {network!r}: F1 {gain:+.1f}, "
+                            f"training {speed:.0f}x faster ({table.loc[feature, 'train_s']:.0f} s against "
+                            f"{table.loc[network, 'train_s']:.0f} s for all heads of all folds)")
+    with_pose, without = "feat app+motion+pose", "feat app+motion"
+    if with_pose in table.index and without in table.index:
+        gain = table.loc[with_pose, "person_f1"] - table.loc[without, "person_f1"]
+        out["person_pose_gain"] = round(float(gain), 2)
+        out["lines"].append(f"person pairs (clips with one), with pose minus without: F1 {gain:+.1f} "
+                            f"({table.loc[with_pose, 'person_f1']:.1f} against {table.loc[without, 'person_f1']:.1f})")
+    if features:
+        slowest = float(table.loc[features, "head_max_s"].max())
+        out["slowest_feature_head_s"] = round(slowest, 2)
+        out["lines"].append(f"slowest feature head to train: {slowest:.1f} s (goal: under 10 s on 2 cores)")
+    return out
+
+
 def parse(names: str) -> list[int]:
     """Pair ids from names separated by spaces (the samples table's cells)."""
     return [parse_pair(n) for n in str(names).split() if n and n != "nan"]
@@ -180,7 +257,13 @@ def main() -> None:
     parser.add_argument("--imgsz", type=int, default=112)
     parser.add_argument("--batch", type=int, default=16, help="every row but the seed's (4)")
     parser.add_argument("--lr", type=float, default=3e-3, help="every row but the seed's (1e-3)")
-    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--feature-train-frames", type=int, default=12,
+                        help="frames per training clip a feature head learns from (default: every sampled frame of a "
+                             "48-frame clip at --every 4)")
+    parser.add_argument("--cost-clips", type=int, default=8, help="clips whose features are timed from scratch")
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS),
+                        help="rows to measure (default: all; rows measured in different runs see the same folds "
+                             "with the same --fold-seed, but say which run measured which)")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -196,6 +279,11 @@ def main() -> None:
     print(f"heads: {args.epochs} epochs at {args.imgsz} px on {args.train_frames} frames per clip, batch {args.batch}, "
           f"lr {args.lr} "
           f"(the seed row: batch 4, lr 1e-3); evaluate: 5 frames per clip\n")
+    cost = features_cost(args, table) if set(args.rows) & set(FEATURE_ROWS) else None
+    if cost:
+        print(f"features: {cost['frames']} sampled frames of {cost['clips']} clips from scratch in {cost['seconds']} s, "
+              f"{cost['frames_per_s']} frames/s on this CPU, {cost['mib_per_1000_frames']} MiB per 1,000 frames; "
+              f"all clips: {cost['all_clips_computed_now']} computed now, {cost['all_clips_cached']} already cached\n")
     settings = CascadeSettings(thresholds="file", device="cpu", detect=DetectOptions(device="cpu", workers=0))
     results = {name: RowResult() for name in [BASELINE, *args.rows]}
     best_network = "mnv2" if "mnv2" in args.rows else args.rows[-1]
@@ -223,7 +311,10 @@ def main() -> None:
                      "actor_f1": np.mean(result.actor_f1) if result.actor_f1 else np.nan,
                      "head_accuracy": 100 * np.mean([h for hits in result.head_hits.values() for h in hits])
                      if result.head_hits else np.nan,
-                     "train_s": result.train_seconds, "heads": result.heads_trained})
+                     "person_f1": result.scores(PERSON_PAIRS)[2],
+                     "train_s": result.train_seconds, "head_s": np.mean(result.head_seconds) if result.head_seconds
+                     else np.nan, "head_max_s": max(result.head_seconds, default=np.nan),
+                     "kfold_s": result.row_seconds, "heads": result.heads_trained})
     table_out = pd.DataFrame(rows).set_index("row")
     print(table_out.to_string(float_format="{:.1f}".format, na_rep="-"))
     base_f1 = float(np.mean(baseline.fold_f1))
@@ -238,6 +329,9 @@ def main() -> None:
     trained = max((n for n in results if results[n].head_hits), key=lambda n: table_out.loc[n, "f1"])
     print(f"per-head accuracy on held-out clips where the actor truly is, {trained}: "
           + ", ".join(f"{g} {100 * np.mean(h):.0f} % ({len(h)})" for g, h in sorted(results[trained].head_hits.items())))
+    goals = feature_goals(table_out)
+    for line in goals.get("lines", []):
+        print(line)
     print(f"whole run: {time.perf_counter() - start:.0f} s")
     record("action_cv", {
         "clips": int(len(table)), "sources": int(videos.source.nunique()), "folds": args.folds,
@@ -246,6 +340,7 @@ def main() -> None:
         "rows": {name: {k: (None if pd.isna(v) else round(float(v), 2)) if isinstance(v, (float, np.floating)) else v
                         for k, v in row.items()} for name, row in table_out.iterrows()},
         "best_row": best, "best_fold_mean_minus_baseline": round(best_fold_mean - base_f1, 2),
+        "features_cost": cost, "feature_goals": {k: v for k, v in goals.items() if k != "lines"}, "rows_measured": args.rows,
         "seconds": round(time.perf_counter() - start, 1),
     })
 

@@ -65,6 +65,22 @@ HEAD_FRAMES = 5  # frames per video a head looks at in predict when --frames is 
 TEMPORAL = "none"  # single-frame heads, the seed's, until real labelled data shows that TSM heads do better
 CLIP_LEN = 8  # --temporal tsm: frames per clip, the TSM paper's 8 segments
 CLIP_STRIDE = 2  # --temporal tsm: frames between clip frames: 8 frames span 15 of A2D's ~25 fps, over half a second
+HEAD = "finetune"  # --head: fine-tune a whole network on decoded frames (finetune) or a small model on cached features
+HEAD_CHOICES = ("finetune", "features")
+
+# Features cache (cascade features; heads with --head features)
+FEATURE_EVERY = 4  # sample every 4th detected frame: a condensed clip of 48 frames gives 12 (benchmarks/action_cv.py)
+FEATURE_BACKBONE = "mobilenet_v2"  # the lightest backbone with ImageNet weights here; 1280-d pooled embedding
+FEATURE_IMGSZ = 128  # the square each frame and box is resized to before the backbone
+POSE_WEIGHTS = "yolo11n-pose.pt"  # Ultralytics' smallest pose model (COCO keypoints); Ultralytics downloads it
+POSE_MIN_IOU = 0.3  # a pose detection gives its keypoints to the person box it overlaps at least this much
+LINK_MIN_IOU = 0.3  # boxes of one class in consecutive sampled frames are one actor from this overlap
+FEATURE_KINDS = ("appearance", "motion", "pose")  # what a feature head may read (pose: the person head only)
+FEATURE_WINDOW = 5  # sampled frames a feature head sees around each key frame
+FEATURE_EPOCHS = 150  # full-batch Adam steps of a feature head: seconds on 2 cores
+FEATURE_HIDDEN = 32  # the feature head's hidden layer: few hundred samples per head; 32 trains 2x faster than 64
+FEATURE_LR = 3e-3
+FEATURE_WEIGHT_DECAY = 1e-2
 
 # Demo data (cascade demo-data)
 DATA_ENV = "CASCADE_DATA"  # folder for what cascade downloads; else the platform's cache (pooch.os_cache)

@@ -41,6 +41,7 @@ from cascade.errors import CascadeError
 from cascade.labels import GROUPS, Group, pair_name
 from cascade.device import select_device
 from cascade.heads.checkpoint import head_path, load_head
+from cascade.heads.features import feature_probabilities, is_feature_head
 from cascade.heads.inputs import HeadInput, best_boxes, check_window
 from cascade.heads.model import predict_batches
 from cascade.heads.pairs import reported
@@ -141,15 +142,26 @@ class Cascade:
                    detections: pd.DataFrame) -> dict[str, dict[int, np.ndarray]]:
         """The one head stage of ``predict`` and ``evaluate``: the key frames (and temporal heads' windows)
         of one video decoded once, each group's head fed what it was trained on (a crop head: the group's
-        most confident detected box in each frame, :func:`~cascade.heads.inputs.best_boxes`), and its
-        softmax over its pairs returned for each key frame: group -> key frame -> probabilities."""
+        most confident detected box in each frame, :func:`~cascade.heads.inputs.best_boxes`; a feature
+        head: the cached features of the window of sampled frames around each key frame, computed first
+        where the run's features cache lacks them, :mod:`cascade.heads.features`), and its softmax over
+        its pairs returned for each key frame: group -> key frame -> probabilities."""
         groups = list(groups)
         if not groups or not keys:
             return {}
-        decoded = read_frames(path, keys, past_end=self.frames_needed(keys, groups))
-        return {group.name: dict(zip(keys, self.head_probabilities(
-                    group, decoded, keys, best_boxes(detections, video, group, decoded))))
-                for group in groups}
+        networks = [g for g in groups if not is_feature_head(self.heads_[g.name][1])]
+        probs = {}
+        if networks:
+            decoded = read_frames(path, keys, past_end=self.frames_needed(keys, networks))
+            probs = {group.name: dict(zip(keys, self.head_probabilities(
+                         group, decoded, keys, best_boxes(detections, video, group, decoded))))
+                     for group in networks}
+        for group in groups:
+            if group not in networks:
+                model, meta = self.heads_[group.name]
+                probs[group.name] = dict(zip(keys, feature_probabilities(model, meta, self.run_dir, video, path, keys,
+                                                                         detections, group)))
+        return {group.name: probs[group.name] for group in groups}
 
     def reported_pairs(self, group: Group, probs: np.ndarray) -> list[tuple[int, float]]:
         """(pair, probability) the cascade reports for an actor whose head gave ``probs`` (averaged over

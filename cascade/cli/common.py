@@ -207,3 +207,33 @@ def emit(args: argparse.Namespace, result: Any) -> None:
         stream.write("\n")
     else:
         stream.write(result.summary() + "\n")
+
+
+def add_feature_options(parser: argparse.ArgumentParser, conf: bool = True) -> None:
+    """How the features cache is made (:class:`~cascade.features.settings.FeatureSettings`): ``features``
+    and ``train-head --head features``. ``conf``: add ``--conf`` here (commands with detection flags
+    have it already)."""
+    group = parser.add_argument_group("features")
+    group.add_argument("--every", type=int, default=defaults.FEATURE_EVERY,
+                       help="features of every N-th detected frame (default: %(default)s)")
+    group.add_argument("--feature-backbone", choices=defaults.BACKBONE_CHOICES, default=defaults.FEATURE_BACKBONE,
+                       help="the network whose pooled embedding describes frames and boxes (default: %(default)s)")
+    group.add_argument("--feature-imgsz", type=int, default=defaults.FEATURE_IMGSZ,
+                       help="square size frames and boxes are resized to for it (default: %(default)s)")
+    group.add_argument("--pose-weights", default=defaults.POSE_WEIGHTS,
+                       help="Ultralytics pose model for person keypoints (.pt or exported folder) "
+                            "(default: %(default)s, which Ultralytics downloads)")
+    if conf:
+        group.add_argument("--conf", type=float, default=defaults.DETECT_CONF,
+                           help="boxes from this detection confidence get features (default: %(default)s)")
+    if "--pretrained" not in parser._option_string_actions:
+        group.add_argument("--pretrained", default=defaults.PRETRAINED, metavar="imagenet|FILE",
+                           help=f"the backbone's weights: imagenet (the state dict ${defaults.PRETRAINED_ENV} names, else "
+                                "torchvision's download) or a torchvision state dict file (default: %(default)s)")
+
+
+def feature_settings(args: argparse.Namespace):
+    """The features' flags as one :class:`~cascade.features.settings.FeatureSettings`."""
+    from cascade.features.settings import FeatureSettings
+
+    return FeatureSettings(**flags_for(args, FeatureSettings))

@@ -24,6 +24,7 @@ from cascade.errors import CascadeError
 #: Subcommand name -> module in cascade.cli; each module has HELP, configure(parser), run(args).
 COMMANDS = {
     "detect": "detect",
+    "features": "features",
     "tune-thresholds": "tune_thresholds",
     "train-head": "train_head",
     "predict": "predict",

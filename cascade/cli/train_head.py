@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from cascade import defaults
-from cascade.cli.common import add_common, add_temporal_options, emit, flags_for, show_progress
+from cascade.cli.common import (add_common, add_feature_options, add_temporal_options, emit, feature_settings,
+                                flags_for, show_progress)
 
 HELP = ("train one actor's action head (ResNet-34 by default, or resnet18, mobilenet_v2) on the labelled train frames; "
         "writes RUN/heads/<group>.pt")
@@ -33,6 +34,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="keep batch norm's pretrained statistics while fine-tuning (default: update them, the seed's)")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=defaults.AMP,
                         help="on CUDA, bf16 autocast and channels-last memory (default: on; off = the seed's fp32)")
+    parser.add_argument("--head", choices=defaults.HEAD_CHOICES, default=defaults.HEAD,
+                        help="finetune: a whole network on decoded frames; features: a small model on the run's "
+                             "features cache, computed where it lacks them (seconds to train) (default: %(default)s)")
+    parser.add_argument("--features", type=lambda text: tuple(text.split(",")), default=defaults.FEATURE_KINDS,
+                        metavar="KINDS", help="--head features: what it reads, of " + ",".join(defaults.FEATURE_KINDS)
+                        + " (pose: the person head only) (default: all)")
+    parser.add_argument("--window", type=int, default=defaults.FEATURE_WINDOW,
+                        help="--head features: sampled frames it sees around each frame (default: %(default)s)")
+    add_feature_options(parser)
     parser.add_argument("--val-fraction", type=float, default=defaults.VAL_FRACTION,
                         help="share of train videos held out to pick the best epoch (default: %(default)s)")
 
@@ -40,4 +50,5 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from cascade.heads.training import train_head
 
-    emit(args, train_head(**flags_for(args, train_head), progress=show_progress()))
+    emit(args, train_head(**flags_for(args, train_head), feature_settings=feature_settings(args),
+                          progress=show_progress()))

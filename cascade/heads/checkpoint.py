@@ -1,6 +1,8 @@
 """A head's file: ``RUN/heads/<group>.pt`` holds the weights and what makes them usable and explainable.
 
-The metadata: group, pair ids in output order, the backbone, the input recipe (:class:`~cascade.heads.inputs.HeadInput`:
+A feature head's metadata (:mod:`cascade.heads.features`) names, instead of a backbone and an input
+recipe, the features it reads, its window and the features' settings. A network head's metadata:
+group, pair ids in output order, the backbone, the input recipe (:class:`~cascade.heads.inputs.HeadInput`:
 size, crop, window), normalisation, initialisation, training arguments, metrics and code version.
 Loading (``weights_only=True``) checks all of it, and refuses a head trained otherwise than the
 caller expects rather than feed it other inputs. Each head is written atomically and alone: the
@@ -27,6 +29,7 @@ from cascade import __version__, defaults
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
 from cascade.heads.inputs import IMAGENET_MEAN, IMAGENET_STD, HeadInput, window_settings
+from cascade.heads.features import build_feature_head, is_feature_head
 from cascade.heads.model import build_head
 from cascade.labels import Group
 
@@ -88,11 +91,16 @@ def load_head(path: str | Path, group: Group, device: torch.device | str = "cpu"
     if list(meta.get("pairs", [])) != list(group.pairs):
         raise CascadeError(f"{path}: its outputs {meta.get('pairs')} are not the {group.name} pairs "
                            f"{list(group.pairs)}; train it again with {train}")
-    recipe = HeadInput.from_meta(meta)
-    _check_expected(path, group, recipe, {"temporal": temporal, "clip_len": clip_len, "clip_stride": clip_stride})
-    name = checkpoint_backbone(meta)
-    with torch.device("meta"):  # no random initialisation to overwrite: loading takes 0.1 s, not 1 s
-        model, _ = build_head(group, "none", recipe.window, name)
+    if is_feature_head(meta):  # reads cached features, not frames: no window of frames to check
+        name = "feature"
+        with torch.device("meta"):
+            model = build_feature_head(meta, len(group.pairs))
+    else:
+        recipe = HeadInput.from_meta(meta)
+        _check_expected(path, group, recipe, {"temporal": temporal, "clip_len": clip_len, "clip_stride": clip_stride})
+        name = checkpoint_backbone(meta)
+        with torch.device("meta"):  # no random initialisation to overwrite: loading takes 0.1 s, not 1 s
+            model, _ = build_head(group, "none", recipe.window, name)
     try:
         model.load_state_dict(state, assign=True)
     except (RuntimeError, TypeError, AttributeError):

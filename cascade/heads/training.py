@@ -30,6 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,9 +48,12 @@ from cascade.metrics import sample_prf
 from cascade.device import select_device
 from cascade.heads.checkpoint import head_meta, head_path, save_head
 from cascade.detect.cache import CACHE_NAME, DetectionCache, load_detections
+from cascade.detect.options import DetectOptions
+from cascade.features.settings import FeatureSettings
 from cascade.heads.backbones import backbone as backbone_of
 from cascade.heads.inputs import (HeadInput, Window, best_boxes, frames_needed, head_sample, head_window, normalise,
                                   same_actor)
+from cascade.heads.features import FeatureRecipe, train_feature_head
 from cascade.heads.model import build_head, predict_batches
 from cascade.workers import available_cores
 
@@ -181,13 +185,14 @@ class TrainReport:
     input_mib: float = 0.0  # the decoded uint8 inputs, training and validation, kept for all epochs
     skipped: dict[str, str] = field(default_factory=dict)  # video file -> why it could not be decoded
     without_box: int = 0  # crop on clip-level labels: frames left out, no detected box of the group
+    inputs: str = "uint8"  # what the kept inputs are: decoded frames (uint8) or feature windows (float32)
 
     def summary(self) -> str:
         table = pd.DataFrame(self.epochs).to_string(index=False, float_format="{:.3f}".format)
         kept = f"epoch {self.best_epoch} (best validation F1)" if self.val_samples else f"the last epoch ({self.best_epoch}); no validation videos"
         unit = "images" if self.frames_per_sample == 1 else f"clips of {self.frames_per_sample} frames"
         text = (f"{self.group} head: {self.train_samples} training and {self.val_samples} validation samples, "
-                f"initialised from {self.init}; inputs kept as uint8: {self.input_mib:.1f} MiB\n{table}\n"
+                f"initialised from {self.init}; inputs kept as {self.inputs}: {self.input_mib:.1f} MiB\n{table}\n"
                 f"kept {kept} -> {self.file} ({self.seconds:.1f} s, {self.images_per_s:.0f} {unit}/s)")
         if self.without_box:
             text += f"\n{self.without_box} labelled frame(s) left out: no detected {self.group} box to crop"
@@ -273,6 +278,10 @@ def train_head(
     device: str = defaults.DEVICE,
     seed: int = defaults.SEED,
     amp: bool = defaults.AMP,
+    head: str = defaults.HEAD,
+    features: Sequence[str] = defaults.FEATURE_KINDS,
+    window: int = defaults.FEATURE_WINDOW,
+    feature_settings: FeatureSettings = FeatureSettings(),
     progress: bool = True,
 ) -> TrainReport:
     """Train the head of the group that ``actor`` belongs to and save its best epoch.
@@ -284,10 +293,22 @@ def train_head(
     (which have no boxes) takes the group's most confident detected box in each frame from the run's
     detections cache, as ``predict`` does; frames without one are left out of training and counted.
     ``amp`` (CUDA only): bf16 autocast and channels-last memory; off gives the seed's fp32 steps.
+    ``head="features"`` trains instead a light head on the run's features cache (computing what it
+    lacks): ``features`` names what it reads, ``window`` how many sampled frames around each labelled
+    frame, ``feature_settings`` how the features are made (:mod:`cascade.heads.features`); the
+    network's flags (backbone, epochs, imgsz, crop, temporal ...) are then unused.
     The checkpoint records the arguments exactly as this call received them.
     """
     received = {name: value for name, value in locals().items() if name != "progress"}  # before any other local
+    received["feature_settings"] = feature_settings.to_meta()  # plain data, as the checkpoint stores it
     group = find_group(actor)
+    if head not in defaults.HEAD_CHOICES:
+        raise CascadeError(f"unknown --head {head!r}; valid: {', '.join(defaults.HEAD_CHOICES)}")
+    if head == "features":
+        recipe = FeatureRecipe(tuple(features), window, feature_settings)  # bad --features: one line before any work
+        return train_feature_head(open_dataset(data, seed, run_dir), run_dir, group, recipe, received=received,
+                                  val_fraction=val_fraction, seed=seed, detect=DetectOptions(device=device),
+                                  progress=progress)
     if epochs < 1 or batch < 1 or imgsz < 32 or lr <= 0:
         raise CascadeError("--epochs and --batch must be at least 1, --imgsz at least 32, --lr positive")
     window = head_window(temporal, clip_len, clip_stride)

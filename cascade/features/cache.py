@@ -1,0 +1,75 @@
+"""The features cache, ``RUN/features/``: one row per sampled frame and per actor box in it.
+
+Rows: ``video``, ``frame``, ``cls`` (the box's COCO class; -1 for the whole frame), ``conf``,
+``x1 y1 x2 y2`` (pixels), ``track`` (the box's track among its class's boxes in the video, -1 for
+the frame row), the geometry and motion columns of :mod:`cascade.features.motion`, ``embedding``
+(the backbone's pooled vector) and ``keypoints`` (51 numbers for a person box, x y confidence of 17
+keypoints inside the box; null otherwise, NaN where the pose model found no one there).
+
+Stored like the detections: Parquet parts under ``RUN/features/`` (:class:`~cascade.store.PartStore`),
+each committed atomically and holding whole videos, so a killed run keeps every committed video and
+the next one computes only the rest; the settings (:meth:`~cascade.features.settings.FeatureSettings.describe`)
+are recorded and rows made otherwise are refused.
+
+Example::
+
+    cache = FeatureCache("runs")
+    rows = cache.read(["clip"])        # DataFrame, one row per sampled frame and per box
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+import pyarrow as pa
+
+from cascade.errors import CascadeError
+from cascade.features.motion import MOTION_COLUMNS
+from cascade.store import PartStore
+
+FEATURES_DIR = "features"
+WHOLE_FRAME = -1  # ``cls`` of the row that describes the whole frame
+SCHEMA = pa.schema(
+    [("video", pa.string()), ("frame", pa.int32()), ("cls", pa.int16()), ("conf", pa.float32()),
+     ("x1", pa.float32()), ("y1", pa.float32()), ("x2", pa.float32()), ("y2", pa.float32()),
+     ("track", pa.int32())]
+    + [(name, pa.float32()) for name in MOTION_COLUMNS]
+    + [("embedding", pa.list_(pa.float32())), ("keypoints", pa.list_(pa.float32()))]
+)
+#: Settings compared before rows are added: rows made otherwise mean other things.
+CHECKED_SETTINGS = ("every", "backbone", "backbone_weights", "imgsz", "conf", "pose_model")
+
+
+class FeatureCache:
+    """``RUN/features/``: what it holds, and adding whole videos to it."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.path = Path(run_dir) / FEATURES_DIR
+        self.store = PartStore(self.path, SCHEMA, CHECKED_SETTINGS, "features cache")
+
+    @property
+    def settings(self) -> dict | None:
+        return self.store.settings
+
+    def videos(self) -> set[str]:
+        """Videos already in the cache (whole: videos are only ever committed whole)."""
+        return self.store.videos()
+
+    def check_settings(self, settings: dict) -> None:
+        """Refuse features made otherwise (one line naming the cache and what differs)."""
+        self.store.check_settings(settings)
+
+    def commit(self, tables: list[pa.Table], settings: dict) -> int:
+        """Add finished videos atomically (videos already present are not added twice); returns how many."""
+        return self.store.commit([t.cast(SCHEMA) for t in tables], settings)
+
+    def read(self, videos: Iterable[str] | None = None) -> pd.DataFrame:
+        """The cached rows (of ``videos``) as a DataFrame; a video the cache lacks is an error."""
+        videos = None if videos is None else list(videos)
+        missing = sorted(set(videos or []) - self.videos())
+        if missing:
+            raise CascadeError(f"{self.path}: no features of {len(missing)} video(s) (first: {missing[0]}); run "
+                               "`cascade features` with the same --data and --run-dir first")
+        return self.store.read(videos).to_pandas()
