@@ -1,17 +1,20 @@
-"""Detection on a real local Ray (2 CPUs, started by each test's driver): same cache as one process,
-a killed worker retried without loss or doubling, a killed driver resumed."""
+"""Detection and features on a real local Ray (2 CPUs, started by each test's driver): same cache as one
+process, a killed worker retried without loss or doubling, a killed driver resumed."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from cascade.detect import DetectOptions, detect_dataset, load_detections
@@ -80,7 +83,7 @@ def test_a_worker_killed_mid_run_is_retried_without_loss_or_doubling(tmp_path, s
     proc = subprocess.Popen([*DRIVER, "--data", str(sample_release), "--run-dir", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     _wait_for(lambda: _cached(tmp_path), proc, "a worker committed a video")
-    workers = [pid for pid, line in _descendants(proc.pid).items() if line.startswith("ray::ShardWorker")]
+    workers = [pid for pid, line in _descendants(proc.pid).items() if line.startswith("ray::DetectWorker")]
     assert len(workers) == 2
     assert len(_cached(tmp_path)) < 16  # the kill lands while videos are still being detected
     os.kill(workers[0], signal.SIGKILL)
@@ -135,3 +138,41 @@ def test_predict_detects_on_ray_through_the_same_path(tmp_path, sample_release, 
     cached = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [p["actors"] for p in on_ray] == [p["actors"] for p in cached] and on_ray[0]["actors"]
     assert [p["scores"] for p in on_ray] == [p["scores"] for p in cached]
+
+
+def test_features_on_ray_survive_a_killed_worker_and_match_one_process(tmp_path, sample_release, detected_run):
+    """Features through the same pool: a worker killed after the first commit, the shard retried, and the
+    cache holds every video once, with the rows one process computes (embeddings to float tolerance:
+    a Ray worker runs torch on its one CPU)."""
+    from cascade.features.cache import FeatureCache
+    from cascade.features.runner import compute_features
+    from test_features import TINY, TINY_FLAGS
+
+    run, here = tmp_path / "ray", tmp_path / "here"
+    for target in (run, here):
+        shutil.copytree(detected_run, target)  # detections cached: only features are left to compute
+    proc = subprocess.Popen([sys.executable, "-m", "cascade.cli.main", "features", "--data", str(sample_release),
+                             "--run-dir", str(run), "--ray", "local", "--ray-cpus-per-worker", "1",
+                             *map(str, TINY_FLAGS), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    _wait_for(lambda: FeatureCache(run).videos(), proc, "a worker committed a video's features")
+    workers = [pid for pid, line in _descendants(proc.pid).items() if line.startswith("ray::FeatureWorker")]
+    assert len(workers) == 2
+    assert len(FeatureCache(run).videos()) < 16
+    os.kill(workers[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    report = json.loads(out)
+    assert report["computed"] + report["cached"] == 16 and len(report["videos"]) == 16 and not report["failed"]
+
+    videos = {v: str(sample_release / "clips320H" / f"{v}.mp4") for v in report["videos"]}
+    assert compute_features(videos, here, TINY, progress=False).computed == 16
+    keys = ["video", "frame", "cls", "x1", "y1"]
+    got, want = (FeatureCache(r).read().sort_values(keys).reset_index(drop=True) for r in (run, here))
+    assert len(got) == len(want) and not got.duplicated(keys).any()
+    plain = [c for c in want.columns if c not in ("embedding", "keypoints")]
+    pd.testing.assert_frame_equal(got[plain], want[plain])
+    np.testing.assert_allclose(np.stack(got.embedding), np.stack(want.embedding), rtol=1e-4, atol=1e-5)
+    pose = want.keypoints.notna()
+    assert pose.any() and (got.keypoints.notna() == pose).all()
+    np.testing.assert_allclose(np.stack(got.keypoints[pose]), np.stack(want.keypoints[pose]), atol=1e-3)

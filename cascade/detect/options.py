@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from cascade import defaults
 from cascade.errors import CascadeError
+from cascade.ray_pool import RayOptions
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class DetectOptions:
     prefetch: int = defaults.PREFETCH
     workers: int | None = None
     device: str = defaults.DEVICE
-    ray: str | None = None  # local, auto or ray://host:port: detect on Ray (cascade.detect.ray_runner)
+    ray: str | None = None  # local, auto or ray://host:port: detect (and compute features) on Ray (cascade.ray_pool)
     ray_cpus_per_worker: float | None = None
     ray_gpus_per_worker: float | None = None
 
@@ -46,6 +47,13 @@ class DetectOptions:
             value = getattr(self, name)
             if value is not None and (value < 0 or (name == "ray_cpus_per_worker" and value == 0)):
                 raise CascadeError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+    @property
+    def ray_options(self) -> RayOptions | None:
+        """The Ray flags as the pool takes them (features run on Ray with the same flags); None without --ray."""
+        if self.ray is None:
+            return None
+        return RayOptions(self.ray, self.ray_cpus_per_worker, self.ray_gpus_per_worker, self.device)
 
     def batch_for(self, device_type: str) -> int:
         """Frames per forward pass: the given batch, else the default for the device type."""

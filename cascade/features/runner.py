@@ -5,8 +5,9 @@ sampled frames once, embeds the whole frame and every actor box above the counti
 gives person boxes their keypoints, links boxes across the sampled frames and measures their motion,
 then commits finished videos every ``commit_every`` seconds (and at the end), so a killed run loses at
 most that much. With nothing to compute it loads no pose model, but still refuses settings that do
-not match the cache. :func:`features_dataset` does the same for a dataset's labelled videos,
-detecting first what the detections cache lacks.
+not match the cache. With ``ray=`` the videos are dealt to Ray workers that run this same function on
+their shards (:mod:`cascade.features.ray_runner`). :func:`features_dataset` does the same for a
+dataset's labelled videos, detecting first what the detections cache lacks (on Ray too with ``--ray``).
 
 Example::
 
@@ -39,6 +40,7 @@ from cascade.features.motion import MOTION_COLUMNS, link_boxes, track_motion
 from cascade.features.pose import PoseModel, normalise_keypoints
 from cascade.features.settings import FeatureSettings
 from cascade.labels import COCO_CLASSES, group
+from cascade.ray_pool import RayOptions
 
 log = logging.getLogger(__name__)
 PERSON = group("person").coco_class
@@ -76,15 +78,24 @@ class FeatureReport:
 
 @functools.lru_cache(maxsize=2)
 def embedder_for(settings: FeatureSettings) -> Embedder:
-    """One embedder per settings in a process: predict asks for features video after video."""
+    """One embedder per settings in a process: predict asks for features video after video, a Ray worker
+    shard after shard."""
     return Embedder(settings)
+
+
+@functools.lru_cache(maxsize=2)
+def pose_model_for(weights: str) -> PoseModel:
+    """One pose model per weights in a process (loaded only when a video needs keypoints computed): a Ray
+    worker computes shard after shard."""
+    return PoseModel(weights)
 
 
 def compute_features(videos: Mapping[str, str | Path], run_dir: str | Path, settings: FeatureSettings = FeatureSettings(),
                      detections: pd.DataFrame | None = None, *, commit_every: float = defaults.COMMIT_EVERY_S,
-                     progress: bool = True) -> FeatureReport:
+                     ray: RayOptions | None = None, progress: bool = True) -> FeatureReport:
     """Features of the ``videos`` (name -> path) that ``run_dir``'s cache lacks, from their cached
-    detections (``detections``: already loaded ones, else the run's cache)."""
+    detections (``detections``: already loaded ones, else the run's cache); with ``ray``, on Ray workers
+    (:mod:`cascade.features.ray_runner`), which read the detections from the run's cache."""
     cache = FeatureCache(run_dir)
     embedder = embedder_for(settings)
     described = settings.describe(embedder.init)
@@ -92,30 +103,46 @@ def compute_features(videos: Mapping[str, str | Path], run_dir: str | Path, sett
     cached = cache.videos()
     todo = sorted(v for v in videos if v not in cached)
     report = FeatureReport(str(cache.path), described, cached=len(videos) - len(todo))
-    if todo:
-        if detections is None:
-            detections = load_detections(run_dir, todo)
-        pose = PoseModel(settings.pose_weights)
-        start = last_commit = time.monotonic()
-        done: list[pa.Table] = []
-        for video in tqdm(todo, desc="features", unit="video", disable=not progress):
-            try:
-                table = video_features(Path(videos[video]), video, detections[detections.video == video], settings,
-                                       embedder, pose)
-            except CascadeError as exc:
-                log.warning("skipping a video: %s", exc)
-                report.failed[video] = str(exc)
-                continue
-            done.append(table)
-            report.frames += int(np.sum(table.column("cls").to_numpy() == WHOLE_FRAME))
-            if time.monotonic() - last_commit >= commit_every:
-                report.computed += cache.commit(done, described)
-                done, last_commit = [], time.monotonic()
-        report.computed += cache.commit(done, described) if done else 0
-        report.seconds = time.monotonic() - start
+    if todo and ray is not None:
+        from cascade.features.ray_runner import features_on_ray
+
+        pool = features_on_ray([(v, str(videos[v])) for v in todo], str(Path(run_dir).resolve()), settings, described,
+                               ray, progress)
+        report.frames, report.seconds, report.failed = pool.frames, pool.seconds, pool.failed
+        # counted from the cache: a killed worker's report is lost with it, not the videos it committed
+        report.computed = len(set(todo) & cache.videos())
+    elif todo:
+        _compute_here(todo, videos, run_dir, settings, described, embedder, detections, commit_every, progress, report)
     report.videos = sorted(v for v in videos if v not in report.failed)
     report.cache_bytes = sum(p.stat().st_size for p in cache.path.rglob("*.parquet")) if cache.path.is_dir() else 0
     return report
+
+
+def _compute_here(todo: list[str], videos: Mapping[str, str | Path], run_dir: str | Path, settings: FeatureSettings,
+                  described: dict, embedder: Embedder, detections: pd.DataFrame | None, commit_every: float,
+                  progress: bool, report: FeatureReport) -> None:
+    """Compute ``todo`` in this process, committing every ``commit_every`` seconds (see the module docstring)."""
+    cache = FeatureCache(run_dir)
+    if detections is None:
+        detections = load_detections(run_dir, todo)
+    pose = pose_model_for(settings.pose_weights)
+    start = last_commit = time.monotonic()
+    done: list[pa.Table] = []
+    for video in tqdm(todo, desc="features", unit="video", disable=not progress):
+        try:
+            table = video_features(Path(videos[video]), video, detections[detections.video == video], settings,
+                                   embedder, pose)
+        except CascadeError as exc:
+            log.warning("skipping a video: %s", exc)
+            report.failed[video] = str(exc)
+            continue
+        done.append(table)
+        report.frames += int(np.sum(table.column("cls").to_numpy() == WHOLE_FRAME))
+        if time.monotonic() - last_commit >= commit_every:
+            report.computed += cache.commit(done, described)
+            done, last_commit = [], time.monotonic()
+    report.computed += cache.commit(done, described) if done else 0
+    report.seconds = time.monotonic() - start
 
 
 def video_features(path: Path, video: str, rows: pd.DataFrame, settings: FeatureSettings, embedder: Embedder,
@@ -166,13 +193,14 @@ def features_dataset(data, run_dir: str | Path, split: str = "all", settings: Fe
                      detect: DetectOptions = DetectOptions(), *, seed: int = defaults.SEED,
                      progress: bool = True) -> FeatureReport:
     """Features of a split's labelled videos that the cache lacks, detecting first what the detections
-    cache lacks (``detect``); ``data``: an A2D root, a labels CSV or an opened dataset."""
+    cache lacks (``detect``; its Ray flags put both passes on Ray); ``data``: an A2D root, a labels CSV or an
+    opened dataset."""
     from cascade.data import open_dataset
     from cascade.detect.runner import detect_dataset
 
     dataset = open_dataset(data, seed, run_dir)
     detected = detect_dataset(dataset, run_dir, split, detect, seed=seed, progress=progress)
     paths = {v: p for v, p in dataset.video_paths(split).items() if v in set(detected.videos)}
-    report = compute_features(paths, run_dir, settings, progress=progress)
+    report = compute_features(paths, run_dir, settings, ray=detect.ray_options, progress=progress)
     report.failed.update(detected.failed)
     return report
