@@ -69,11 +69,11 @@ POSE = SHARED / "weights" / "yolov8n-pose_int8_openvino_model"
 FEATURES = FeatureSettings(pretrained=str(MOBILENET), pose_weights=str(POSE))
 #: Row name -> train_head settings beyond the common ones.
 ROWS = {
-    "seed": dict(backbone="resnet34", pretrained="none", lr=1e-3, batch=4),
-    "mnv2": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET)),
-    "mnv2 frozen-bn": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET), freeze_bn=True),
-    "mnv2 crop": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True),
-    "mnv2 crop tsm": dict(backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True, temporal="tsm", clip_len=4,
+    "seed": dict(head="finetune", backbone="resnet34", pretrained="none", lr=1e-3, batch=4),
+    "mnv2": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET)),
+    "mnv2 frozen-bn": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET), freeze_bn=True),
+    "mnv2 crop": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True),
+    "mnv2 crop tsm": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True, temporal="tsm", clip_len=4,
                           clip_stride=2),
     "feat app": dict(head="features", features=("appearance",), feature_settings=FEATURES),
     "feat app+motion": dict(head="features", features=("appearance", "motion"), feature_settings=FEATURES),

@@ -77,7 +77,7 @@ def projected_seconds(report) -> float:
 
 def run(csv: Path, device: str, epochs: int, batch: int, amp: bool, imgsz: int, temporal: str = "none"):
     with tempfile.TemporaryDirectory() as run_dir:
-        return train_head(csv, run_dir, actor="person", epochs=epochs, batch=batch, imgsz=imgsz, pretrained="none",
+        return train_head(csv, run_dir, actor="person", head="finetune", epochs=epochs, batch=batch, imgsz=imgsz, pretrained="none",
                           device=device, amp=amp, val_fraction=0.0, temporal=temporal, clip_len=defaults.CLIP_LEN,
                           clip_stride=defaults.CLIP_STRIDE, progress=False)
 

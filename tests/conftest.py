@@ -22,7 +22,7 @@ WEIGHTS = SHARED / "weights" / "yolo11n_int8_openvino_model"
 VIDEOSET = SHARED / "a2d" / "videoset.csv"
 FRAMES_PER_VIDEO = 24
 #: train-head flags for real training at tiny sizes: one epoch of small inputs from random weights, on the CPU.
-TINY_TRAIN = ["--epochs", "1", "--batch", "8", "--imgsz", "64", "--pretrained", "none", "--device", "cpu"]
+TINY_TRAIN = ["--head", "finetune", "--epochs", "1", "--batch", "8", "--imgsz", "64", "--pretrained", "none", "--device", "cpu"]
 
 
 def on_cpu(detect: dict | None = None, **settings):

@@ -69,7 +69,7 @@ def test_crop_without_boxes_names_the_labels_and_the_first_unboxed_frame(tmp_pat
     labels.write_text(f"video,frame,labels,boxes\n{CLIPS / 'Elhison__dog0.mp4'},5,dog-running,1 2 30 40\n"
                       f"{CLIPS / 'Elhison__dog1.mp4'},7,dog-running,\n")
     code = main(["train-head", "--actor", "dog", "--data", str(labels), "--run-dir", str(tmp_path / "run"), "--crop",
-                 "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32"])
+                 "--head", "finetune", "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32"])
     assert code == 2 and capsys.readouterr().err == (
         f"cascade train-head: error: {labels}: --crop needs a box for every label, and the dog of Elhison__dog1 "
         "frame 7 has none; give its row boxes or train without --crop\n")
@@ -103,7 +103,7 @@ def test_a_crop_head_on_clip_labels_sees_the_group_s_detected_box(run_copy, samp
     assert torch.equal(samples.images[0], _rgb_tensor(expected))
     # the command: trains on those crops, records it, says how many frames had no box
     code = main(["train-head", "--actor", "dog", "--data", str(labels), "--run-dir", str(run_copy), "--crop", "--json",
-                 "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32", "--val-fraction", "0"])
+                 "--head", "finetune", "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32", "--val-fraction", "0"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
@@ -114,7 +114,7 @@ def test_a_crop_head_on_clip_labels_sees_the_group_s_detected_box(run_copy, samp
 def test_crop_on_clip_labels_of_undetected_videos_says_what_to_run(sample_release, tmp_path, capsys):
     labels = _clip_labels(tmp_path, sample_release, [("dog_a", "dog-none", "train")])
     code = main(["train-head", "--actor", "dog", "--data", str(labels), "--run-dir", str(tmp_path / "run"), "--crop",
-                 "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32"])
+                 "--head", "finetune", "--epochs", "1", "--pretrained", "none", "--device", "cpu", "--imgsz", "32"])
     assert code == 2 and capsys.readouterr().err == (
         f"cascade train-head: error: {tmp_path / 'run' / 'detections'}: --crop on clip-level labels crops "
         "the detected boxes, and 1 training video(s) are not detected yet (first: dog_a); run `cascade detect "

@@ -120,7 +120,7 @@ def _digest(path: Path) -> str:
 
 
 def test_a_features_head_trains_and_predicts_end_to_end_and_retraining_one_leaves_the_others(run_copy, sample_release,
-                                                                                             capsys):
+                                                                                             capsys, caplog):
     from cascade.heads.checkpoint import head_path, load_head
     from cascade.labels import group
     from cascade.pipeline import Cascade
@@ -136,8 +136,11 @@ def test_a_features_head_trains_and_predicts_end_to_end_and_retraining_one_leave
     assert load_head(dog, group("dog"))[1]["features"] == ["appearance", "motion"]  # no keypoints for a dog
 
     code, _, err = run_cli(capsys, "train-head", "--data", sample_release, "--run-dir", run_copy, "--actor", "dog",
-                           "--head", "features", "--features", "appearance", *TINY_FLAGS)
+                           "--features", "appearance", "--epochs", "3", "--no-crop", *TINY_FLAGS)  # the default head
     assert code == 0, err
+    assert "--head features does not read --epochs (flags of --head finetune)" in caplog.text
+    assert "--crop" not in caplog.text  # --no-crop is the default: nothing to say of it
+    assert load_head(dog, group("dog"))[1]["head"] == "features"
     assert _digest(person) == before[0] and _digest(dog) != before[1]
 
     cascade = Cascade.from_run_dir(run_copy, on_cpu({"weights": str(WEIGHTS)}))

@@ -88,7 +88,7 @@ def test_head_trains_on_gpu_with_bf16(sample_release, tmp_path, temporal):
     from cascade.heads.checkpoint import load_head
     from cascade.heads.training import train_head
 
-    report = train_head(sample_release, tmp_path, actor="dog", epochs=2, batch=8, imgsz=96, pretrained="none",
+    report = train_head(sample_release, tmp_path, actor="dog", head="finetune", epochs=2, batch=8, imgsz=96, pretrained="none",
                         device="cuda", val_fraction=0.5, temporal=temporal, clip_len=4, progress=False)
     assert report.val_samples > 0 and len(report.epochs) == 2
     model, meta = load_head(report.file, group("dog"), "cuda")

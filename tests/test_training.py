@@ -44,8 +44,8 @@ def _memorisable(sample_release, folder):
 
 def test_the_saved_head_is_the_best_validation_epoch(sample_release, tmp_path):
     labels = _memorisable(sample_release, tmp_path)
-    settings = dict(actor="adult", batch=4, lr=0.003, imgsz=48, pretrained="none", device="cpu", val_fraction=0.5,
-                    seed=10, progress=False)
+    settings = dict(actor="adult", head="finetune", batch=4, lr=0.003, imgsz=48, pretrained="none", device="cpu",
+                    val_fraction=0.5, seed=10, progress=False)
     _, held_out = split_frames(open_dataset(labels), 0.5, seed=10)
     assert sorted(held_out.video.unique()) == ["baby_a_copy", "driver_a", "walk_a_copy"]  # one of each pair
     report = train_head(labels, tmp_path / "run", epochs=6, **settings)

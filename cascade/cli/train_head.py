@@ -1,4 +1,4 @@
-"""``cascade train-head --actor dog``: train one group's action head (ResNet-34 by default)."""
+"""``cascade train-head --actor dog``: train one group's action head (a feature head by default)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from cascade import defaults
 from cascade.cli.common import (add_common, add_feature_options, add_temporal_options, emit, feature_settings,
                                 flags_for, show_progress)
 
-HELP = ("train one actor's action head (ResNet-34 by default, or resnet18, mobilenet_v2) on the labelled train frames; "
-        "writes RUN/heads/<group>.pt")
+HELP = ("train one actor's action head on the labelled train frames: a small model on cached features (default, "
+        "seconds) or a fine-tuned network (--head finetune: ResNet-34, resnet18, mobilenet_v2); writes RUN/heads/<group>.pt")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=defaults.AMP,
                         help="on CUDA, bf16 autocast and channels-last memory (default: on; off = the seed's fp32)")
     parser.add_argument("--head", choices=defaults.HEAD_CHOICES, default=defaults.HEAD,
-                        help="finetune: a whole network on decoded frames; features: a small model on the run's "
-                             "features cache, computed where it lacks them (seconds to train) (default: %(default)s)")
+                        help="features: a small model on the run's features cache, computed where it lacks them (seconds "
+                             "to train); finetune: a whole network on decoded frames, the seed's (default: %(default)s, "
+                             "measured in benchmarks/action_cv.py)")
     parser.add_argument("--features", type=lambda text: tuple(text.split(",")), default=defaults.FEATURE_KINDS,
                         metavar="KINDS", help="--head features: what it reads, of " + ",".join(defaults.FEATURE_KINDS)
                         + " (pose: the person head only) (default: all)")

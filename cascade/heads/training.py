@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -305,6 +306,10 @@ def train_head(
     if head not in defaults.HEAD_CHOICES:
         raise CascadeError(f"unknown --head {head!r}; valid: {', '.join(defaults.HEAD_CHOICES)}")
     if head == "features":
+        unread = [name for name in FINETUNE_ONLY if received[name] != TRAIN_HEAD_DEFAULTS[name]]
+        if unread:  # a flag that changes nothing must say so, not pass silently
+            log.warning("--head %s does not read %s (flags of --head finetune)", head,
+                        ", ".join("--" + name.replace("_", "-") for name in unread))
         recipe = FeatureRecipe(tuple(features), window, feature_settings)  # bad --features: one line before any work
         return train_feature_head(open_dataset(data, seed, run_dir), run_dir, group, recipe, received=received,
                                   val_fraction=val_fraction, seed=seed, detect=DetectOptions(device=device),
@@ -385,3 +390,9 @@ def train_head(
     report.seconds, report.decode_seconds = time.monotonic() - start, decode_seconds
     report.images_per_s = epochs * len(train.targets) / report.seconds
     return report
+
+
+#: train_head's arguments that only a fine-tuned network reads, and train_head's defaults.
+FINETUNE_ONLY = ("epochs", "batch", "lr", "imgsz", "crop", "temporal", "clip_len", "clip_stride", "backbone",
+                 "freeze_bn", "amp")
+TRAIN_HEAD_DEFAULTS = {name: p.default for name, p in inspect.signature(train_head).parameters.items()}
