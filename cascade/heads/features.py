@@ -159,11 +159,11 @@ class FeatureHead(nn.Module):
         self.mean.copy_(pooled.mean(0))
         self.std.copy_(pooled.std(0).clamp_min(1e-3))
 
-    def classify(self, pooled: torch.Tensor) -> torch.Tensor:
-        return self.mlp((pooled - self.mean) / self.std)
+    def standardise(self, pooled: torch.Tensor) -> torch.Tensor:
+        return (pooled - self.mean) / self.std
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classify(self.pool(x))
+        return self.mlp(self.standardise(self.pool(x)))
 
 
 def build_feature_head(meta: dict, outputs: int) -> nn.Module:
@@ -206,22 +206,23 @@ def fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tenso
 def _fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tensor | None, val_score, steps: int,
          lr: float, seed: int) -> tuple[int, list[dict]]:
     torch.manual_seed(seed)
-    x = model.pool(x)
-    val_x = None if val_x is None else model.pool(val_x)
-    model.standardise_on(x)
+    pooled = model.pool(x)
+    model.standardise_on(pooled)
+    x = model.standardise(pooled)  # once: the inputs are fixed, only the MLP learns
+    val_x = None if val_x is None else model.standardise(model.pool(val_x))
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=defaults.FEATURE_WEIGHT_DECAY)
     loss_fn = nn.CrossEntropyLoss()
     history, best, best_state, best_step = [], -1.0, None, steps
     for step in range(1, steps + 1):
         model.train()
-        loss = loss_fn(model.classify(x), y)
+        loss = loss_fn(model.mlp(x), y)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         if val_x is not None and (step % 10 == 0 or step == steps):
             model.eval()
             with torch.inference_mode():
-                f1 = val_score(model.classify(val_x).softmax(1))
+                f1 = val_score(model.mlp(val_x).softmax(1))
             history.append({"step": step, "loss": float(loss.detach()), "val_f1": f1})
             if f1 > best:
                 best, best_step = f1, step
