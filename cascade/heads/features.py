@@ -17,10 +17,10 @@ The model (``pool``, the default) pools the window into per-feature statistics (
 over the frames), then a small MLP with one hidden layer gives one output per pair of the group;
 ``conv`` instead runs a 1-D convolution over the window's frames before taking the statistics (see
 :class:`ConvFeatureHead`). Inputs are standardised by the training samples' mean and spread, kept in
-the model. It is trained full-batch with Adam for a
-fixed number of steps, the best step on the held-out videos kept. The checkpoint records which
-features it reads and the features' settings, so predict and evaluate feed it exactly that, through
-:meth:`~cascade.pipeline.Cascade.head_stage`, computing the features a video lacks first.
+the model. It is trained full-batch with Adam for a fixed number of steps, the best step on the
+held-out videos kept. The checkpoint records which features it reads and the features' settings, so
+predict and evaluate feed it exactly that, through :meth:`~cascade.pipeline.Cascade.head_stage`,
+computing the features a video lacks first.
 
 Example::
 
@@ -50,6 +50,8 @@ from cascade.features.settings import FeatureSettings
 from cascade.labels import Group
 
 FEATURE_HEAD = "features"
+#: The cache's columns every feature head reads: which row, and the box it describes.
+SCALAR_COLUMNS = ("video", "frame", "cls", "conf", "x1", "y1", "x2", "y2", "track")
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,6 @@ class FeatureRecipe:
         parts.append(np.ones((table.num_rows, 1), np.float32))
         frames = parts[0] if "appearance" in self.kinds else np.zeros((table.num_rows, 0), np.float32)
         return CachedRows(table.select(list(SCALAR_COLUMNS)).to_pandas(), np.concatenate(parts, axis=1), frames)
-
-
-#: The cache's columns every feature head reads: which row, and the box it describes.
-SCALAR_COLUMNS = ("video", "frame", "cls", "conf", "x1", "y1", "x2", "y2", "track")
 
 
 def list_matrix(column: pa.ChunkedArray, width: int | None = None) -> np.ndarray:
@@ -170,12 +168,12 @@ def actor_windows(cached: CachedRows, group: Group, keys: Sequence[int], recipe:
     keys = np.asarray(keys, np.int64)
     centre = np.abs(numbers[None, :].astype(np.int64) - keys[:, None]).argmin(1)
     anchor = first[centre]
+    corners = rows[["x1", "y1", "x2", "y2"]].to_numpy(float)[boxes]
     for k in range(len(keys)) if labelled is not None else ():
         box = labelled[k]
         if anchor[k] >= 0 and box is not None and np.all(np.isfinite(box)):
             in_key = np.flatnonzero(at == centre[k])
-            corners = rows[["x1", "y1", "x2", "y2"]].to_numpy(float)[boxes[in_key]]
-            anchor[k] = in_key[int(np.argmax(iou_matrix(np.asarray(box)[None], corners)[0]))]
+            anchor[k] = in_key[int(np.argmax(iou_matrix(np.asarray(box)[None], corners[in_key])[0]))]
     position = np.clip(centre[:, None] + np.arange(recipe.window) - recipe.window // 2, 0, len(numbers) - 1)
     anchor_track = np.append(track, -1)[anchor]  # the key frame's chosen box's track (none: -1, unused)
     same = np.where(anchor[:, None] >= 0, first_of_track[position, anchor_track[:, None] + 1], -1)
