@@ -23,8 +23,6 @@ Rows (all heads at the same reduced size, for a 2-core CPU; say so when quoting)
   (``train-head --head features``: backbone embeddings of the actor's box and the frame; + the box's
   geometry and motion; + the person's keypoints), the cache computed once for every clip before the
   folds (its cost is timed from scratch on ``--cost-clips`` clips in a run dir of their own);
-* ``feat conv app+motion+pose``: the last with ``--feature-model conv`` (a 1-D convolution over the
-  window's frames before the statistics, where the others pool the window at once);
 * ``+ pair cut``: the best network row, reporting also every other pair above a cut tuned per head
   on its training clips (:mod:`cascade.heads.pairs`), against the top pair alone.
 
@@ -80,8 +78,6 @@ ROWS = {
     "feat app": dict(head="features", features=("appearance",), feature_settings=FEATURES),
     "feat app+motion": dict(head="features", features=("appearance", "motion"), feature_settings=FEATURES),
     "feat app+motion+pose": dict(head="features", features=("appearance", "motion", "pose"), feature_settings=FEATURES),
-    "feat conv app+motion+pose": dict(head="features", features=("appearance", "motion", "pose"),
-                                      feature_settings=FEATURES, feature_model="conv"),
 }
 #: Rows that read the features cache (trained on ``--feature-train-frames`` frames per clip).
 FEATURE_ROWS = tuple(name for name, row in ROWS.items() if row.get("head") == "features")

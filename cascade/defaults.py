@@ -79,8 +79,6 @@ FEATURE_KINDS = ("appearance", "motion", "pose")  # what a feature head may read
 FEATURE_WINDOW = 5  # sampled frames a feature head sees around each key frame
 FEATURE_EPOCHS = 150  # full-batch Adam steps of a feature head: seconds on 2 cores
 FEATURE_HIDDEN = 32  # the feature head's hidden layer: few hundred samples per head; 32 trains 2x faster than 64
-FEATURE_MODEL = "pool"  # --feature-model: window statistics + MLP; "conv": a 1-D convolution over the frames first
-FEATURE_MODEL_CHOICES = ("pool", "conv")
 FEATURE_LR = 3e-3
 FEATURE_WEIGHT_DECAY = 1e-2
 

@@ -42,9 +42,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         + " (pose: the person head only) (default: all)")
     parser.add_argument("--window", type=int, default=defaults.FEATURE_WINDOW,
                         help="--head features: sampled frames it sees around each frame (default: %(default)s)")
-    parser.add_argument("--feature-model", choices=defaults.FEATURE_MODEL_CHOICES, default=defaults.FEATURE_MODEL,
-                        help="--head features: pool (window statistics, then a small MLP) or conv (a 1-D convolution "
-                             "over the window's frames first) (default: %(default)s)")
     add_feature_options(parser)
     parser.add_argument("--val-fraction", type=float, default=defaults.VAL_FRACTION,
                         help="share of train videos held out to pick the best epoch (default: %(default)s)")

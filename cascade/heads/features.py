@@ -13,11 +13,9 @@ actor is followed through the window by its track: in the key frame, the group's
 labelled box most (A2D's boxed labels) or else its most confident box; in the other frames, the box of
 the same track, else the group's most confident one, as a crop head takes its boxes.
 
-The model (``pool``, the default) pools the window into per-feature statistics (mean and maximum
-over the frames), then a small MLP with one hidden layer gives one output per pair of the group;
-``conv`` instead runs a 1-D convolution over the window's frames before taking the statistics (see
-:class:`ConvFeatureHead`). Inputs are standardised by the training samples' mean and spread, kept in
-the model. It is trained full-batch with Adam for a fixed number of steps, the best step on the
+The model pools the window into per-feature statistics (mean and maximum over the frames), then a
+small MLP with one hidden layer gives one output per pair of the group; inputs are standardised by
+the training samples' mean and spread, kept in the model. It is trained full-batch with Adam for a fixed number of steps, the best step on the
 held-out videos kept. The checkpoint records which features it reads and the features' settings, so
 predict and evaluate feed it exactly that, through :meth:`~cascade.pipeline.Cascade.head_stage`,
 computing the features a video lacks first.
@@ -62,7 +60,6 @@ class FeatureRecipe:
     kinds: tuple[str, ...] = defaults.FEATURE_KINDS
     window: int = defaults.FEATURE_WINDOW
     settings: FeatureSettings = FeatureSettings()
-    model: str = defaults.FEATURE_MODEL
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kinds if k not in defaults.FEATURE_KINDS]
@@ -70,22 +67,19 @@ class FeatureRecipe:
             raise CascadeError(f"--features takes some of {', '.join(defaults.FEATURE_KINDS)}, got {','.join(self.kinds)!r}")
         if self.window < 1:
             raise CascadeError(f"--window must be at least 1, got {self.window}")
-        if self.model not in defaults.FEATURE_MODEL_CHOICES:
-            raise CascadeError(f"--feature-model takes {' or '.join(defaults.FEATURE_MODEL_CHOICES)}, got {self.model!r}")
 
     def for_group(self, group: Group) -> "FeatureRecipe":
         """The recipe a group's head uses: pose only for the person head (no keypoints for other actors)."""
         kinds = tuple(k for k in self.kinds if k != "pose" or group.name == "person")
-        return FeatureRecipe(kinds or ("appearance",), self.window, self.settings, self.model)
+        return FeatureRecipe(kinds or ("appearance",), self.window, self.settings)
 
     def to_meta(self) -> dict:
         return {"head": FEATURE_HEAD, "features": list(self.kinds), "window": self.window,
-                "feature_settings": self.settings.to_meta(), "feature_model": self.model}
+                "feature_settings": self.settings.to_meta()}
 
     @classmethod
     def from_meta(cls, meta: dict) -> "FeatureRecipe":
-        return cls(tuple(meta["features"]), int(meta["window"]), FeatureSettings.from_meta(meta["feature_settings"]),
-                   meta.get("feature_model", "pool"))  # heads saved before the option are all ``pool``
+        return cls(tuple(meta["features"]), int(meta["window"]), FeatureSettings.from_meta(meta["feature_settings"]))
 
     def columns(self) -> list[str]:
         """The cache's columns the kinds read: a head reads no more (the embeddings are most of the cache)."""
@@ -182,7 +176,7 @@ def actor_windows(cached: CachedRows, group: Group, keys: Sequence[int], recipe:
 
 
 class FeatureHead(nn.Module):
-    """``pool``: window statistics (mean, maximum over frames), standardised -> hidden layer -> pairs.
+    """Window statistics (mean, maximum over frames), standardised -> hidden layer -> pairs.
 
     Training sees each window only through :meth:`inputs`, fixed for all steps, so it computes them once
     and steps :meth:`classify` alone."""
@@ -214,44 +208,9 @@ class FeatureHead(nn.Module):
         return self.classify(self.inputs(x))
 
 
-class ConvFeatureHead(nn.Module):
-    """``conv``: each frame's features, standardised, projected to ``hidden`` channels -> a 1-D convolution
-    over the window's frames (kernel 3) -> window statistics (mean, maximum over frames) -> pairs: order
-    within the window counts (a box rising then falling), where ``pool`` sees only the window's statistics.
-    The projection is shared by all frames, so a step costs about ``window`` / 2 times ``pool``'s."""
-
-    def __init__(self, inputs: int, outputs: int, hidden: int = defaults.FEATURE_HIDDEN) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(inputs))
-        self.register_buffer("std", torch.ones(inputs))
-        self.project = nn.Linear(inputs, hidden)
-        self.conv = nn.Conv1d(hidden, hidden, kernel_size=3, padding=1)
-        self.out = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * hidden, outputs))
-
-    def standardise_on(self, x: torch.Tensor) -> None:
-        """Take the standardisation from the training windows' frames."""
-        frames = x.reshape(-1, x.shape[-1])
-        self.mean.copy_(frames.mean(0))
-        self.std.copy_(frames.std(0).clamp_min(1e-3))
-
-    def inputs(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
-
-    def classify(self, inputs: torch.Tensor) -> torch.Tensor:
-        frames = torch.relu(self.conv(self.project(inputs).transpose(1, 2)))  # (N, hidden, W)
-        return self.out(torch.cat([frames.mean(2), frames.amax(2)], dim=1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classify(self.inputs(x))
-
-
-#: ``--feature-model`` -> the head's class.
-FEATURE_MODELS = {"pool": FeatureHead, "conv": ConvFeatureHead}
-
-
 def build_feature_head(meta: dict, outputs: int) -> nn.Module:
     """An untrained feature head shaped as a checkpoint's ``meta`` says (to load its weights into)."""
-    return FEATURE_MODELS[FeatureRecipe.from_meta(meta).model](int(meta["inputs"]), outputs, int(meta["hidden"]))
+    return FeatureHead(int(meta["inputs"]), outputs, int(meta["hidden"]))
 
 
 def is_feature_head(meta: dict) -> bool:
@@ -272,7 +231,7 @@ def feature_probabilities(model: nn.Module, meta: dict, run_dir: str | Path, vid
         return model(torch.from_numpy(windows)).softmax(1).numpy()
 
 
-def fit(model: FeatureHead | ConvFeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tensor | None, val_score, steps: int,
+def fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tensor | None, val_score, steps: int,
         lr: float, seed: int) -> tuple[int, list[dict]]:
     """Full-batch AdamW for ``steps`` steps; every tenth step scored on validation windows by ``val_score``
     (probabilities -> F1), the best step's weights kept. Returns the step kept and the scored steps.
@@ -286,7 +245,7 @@ def fit(model: FeatureHead | ConvFeatureHead, x: torch.Tensor, y: torch.Tensor, 
         torch.set_num_threads(threads)
 
 
-def _fit(model: FeatureHead | ConvFeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tensor | None, val_score, steps: int,
+def _fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tensor | None, val_score, steps: int,
          lr: float, seed: int) -> tuple[int, list[dict]]:
     torch.manual_seed(seed)
     model.standardise_on(x)
@@ -369,7 +328,7 @@ def train_feature_head(dataset, run_dir: str | Path, group: Group, recipe: Featu
     train = samples(train_inst)
     val = samples(val_inst) if len(val_inst) else None
     torch.manual_seed(seed)
-    model = FEATURE_MODELS[recipe.model](train.images.shape[-1], len(group.pairs))
+    model = FeatureHead(train.images.shape[-1], len(group.pairs))
     best_step, history = fit(model, train.images, train.targets, None if val is None else val.images,
                              lambda probs: frame_scores(probs, val)[2], defaults.FEATURE_EPOCHS, defaults.FEATURE_LR, seed)
     path = head_path(run_dir, group)

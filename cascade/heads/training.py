@@ -282,7 +282,6 @@ def train_head(
     features: Sequence[str] = defaults.FEATURE_KINDS,
     window: int = defaults.FEATURE_WINDOW,
     feature_settings: FeatureSettings = FeatureSettings(),
-    feature_model: str = defaults.FEATURE_MODEL,
     progress: bool = True,
 ) -> TrainReport:
     """Train the head of the group that ``actor`` belongs to and save its best epoch.
@@ -296,8 +295,7 @@ def train_head(
     ``amp`` (CUDA only): bf16 autocast and channels-last memory; off gives the seed's fp32 steps.
     ``head="features"`` trains instead a light head on the run's features cache (computing what it
     lacks): ``features`` names what it reads, ``window`` how many sampled frames around each labelled
-    frame, ``feature_settings`` how the features are made, ``feature_model`` the model that reads them
-    (``pool`` or ``conv``: :mod:`cascade.heads.features`); the
+    frame, ``feature_settings`` how the features are made (:mod:`cascade.heads.features`); the
     network's flags (backbone, epochs, imgsz, crop, temporal ...) are then unused.
     The checkpoint records the arguments exactly as this call received them.
     """
@@ -307,7 +305,7 @@ def train_head(
     if head not in defaults.HEAD_CHOICES:
         raise CascadeError(f"unknown --head {head!r}; valid: {', '.join(defaults.HEAD_CHOICES)}")
     if head == "features":
-        recipe = FeatureRecipe(tuple(features), window, feature_settings, feature_model)  # bad flags: one line before any work
+        recipe = FeatureRecipe(tuple(features), window, feature_settings)  # bad --features: one line before any work
         return train_feature_head(open_dataset(data, seed, run_dir), run_dir, group, recipe, received=received,
                                   val_fraction=val_fraction, seed=seed, detect=DetectOptions(device=device),
                                   progress=progress)
