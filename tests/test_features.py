@@ -75,6 +75,38 @@ def test_keypoints_land_on_the_right_person_box_in_a_frame_with_two_people():
     assert sure.sum() > 20 and np.all((inside[..., :2][sure] > -0.1) & (inside[..., :2][sure] < 1.1))
 
 
+def _video(boxes: list[tuple[int, int, float, float]], frames=(1, 5, 9, 13, 17)):
+    """One video's cached rows as a head reads them: whole frames (vector: the frame number) and dog boxes
+    (frame, track, conf, x1; 10 px squares; vector: 1 + the box's row number; no box: 0)."""
+    import pandas as pd
+    from cascade.heads.features import CachedRows
+    from cascade.labels import group
+
+    rows = [("v", n, -1, 1.0, 0.0, 0.0, 320.0, 240.0, -1) for n in frames]
+    rows += [("v", n, group("dog").coco_class, conf, x, 0.0, x + 10, 10.0, track) for n, track, conf, x in boxes]
+    table = pd.DataFrame(rows, columns=["video", "frame", "cls", "conf", "x1", "y1", "x2", "y2", "track"])
+    return CachedRows(table, np.arange(1, len(table) + 1, dtype=np.float32)[:, None], table.frame.to_numpy(np.float32)[:, None])
+
+
+def test_a_window_follows_the_actors_track_and_falls_back_to_the_most_confident_box():
+    from cascade.heads.features import FeatureRecipe, actor_windows
+    from cascade.labels import group
+
+    # track 0 (conf 0.6, x 0) in every frame but 17; track 1 (conf 0.9, x 50) in 1, 5 and 13: vectors 6 .. 12
+    boxes = [(1, 0, 0.6, 0), (5, 0, 0.6, 0), (9, 0, 0.6, 0), (13, 0, 0.6, 0), (1, 1, 0.9, 50), (5, 1, 0.9, 50),
+             (13, 1, 0.9, 50)]
+    cached, recipe = _video(boxes), FeatureRecipe(("appearance",), window=3)
+    windows = actor_windows(cached, group("dog"), [5, 6, 16, 17], recipe, [None, np.array([0, 0, 10, 10.]), None, None])
+    box_row, frame = windows[..., 0], windows[..., 1]
+    assert frame.tolist() == [[1, 5, 9], [1, 5, 9], [13, 17, 17], [13, 17, 17]]  # nearest sampled frame, clamped
+    assert box_row[0].tolist() == [10, 11, 8]  # most confident: track 1; frame 9 has no track 1 -> its best box
+    assert box_row[1].tolist() == [6, 7, 8]  # the labelled box picks track 0
+    # keys 16 and 17 centre on frame 17, which has no dog: no track to follow, frame 13's best box, then none
+    assert box_row[2].tolist() == box_row[3].tolist() == [12, 0, 0]
+    no_dog = actor_windows(_video([]), group("dog"), [9], recipe)
+    assert no_dog[..., 0].tolist() == [[0, 0, 0]] and no_dog[..., 1].tolist() == [[5, 9, 13]]
+
+
 def _committed(run: Path) -> bool:
     """A video is in the cache once its part's index line is whole."""
     index = run / "features" / "index.jsonl"

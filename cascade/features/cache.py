@@ -20,7 +20,7 @@ Example::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -67,9 +67,15 @@ class FeatureCache:
 
     def read(self, videos: Iterable[str] | None = None) -> pd.DataFrame:
         """The cached rows (of ``videos``) as a DataFrame; a video the cache lacks is an error."""
+        return self.read_table(videos).to_pandas()
+
+    def read_table(self, videos: Iterable[str] | None = None, columns: Sequence[str] | None = None) -> pa.Table:
+        """The cached rows (of ``videos``; only ``columns``) as an Arrow table, for readers that take the
+        vectors out whole (a pandas column of lists holds one array object per row); a video the cache
+        lacks is an error."""
         videos = None if videos is None else list(videos)
         missing = sorted(set(videos or []) - self.videos())
         if missing:
             raise CascadeError(f"{self.path}: no features of {len(missing)} video(s) (first: {missing[0]}); run "
                                "`cascade features` with the same --data and --run-dir first")
-        return self.store.read(videos).to_pandas()
+        return self.store.read(videos, columns)

@@ -15,10 +15,10 @@ the same track, else the group's most confident one, as a crop head takes its bo
 
 The model pools the window into per-feature statistics (mean and maximum over the frames), then a
 small MLP with one hidden layer gives one output per pair of the group; inputs are standardised by
-the training samples' mean and spread, kept in the model. It is trained full-batch with Adam for a
-fixed number of steps, the best step on the held-out videos kept. The checkpoint records which
-features it reads and the features' settings, so predict and evaluate feed it exactly that, through
-:meth:`~cascade.pipeline.Cascade.head_stage`, computing the features a video lacks first.
+the training samples' mean and spread, kept in the model. It is trained full-batch with Adam for a fixed number of steps, the best step on the
+held-out videos kept. The checkpoint records which features it reads and the features' settings, so
+predict and evaluate feed it exactly that, through :meth:`~cascade.pipeline.Cascade.head_stage`,
+computing the features a video lacks first.
 
 Example::
 
@@ -35,6 +35,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
 from torch import nn
 
@@ -47,6 +48,8 @@ from cascade.features.settings import FeatureSettings
 from cascade.labels import Group
 
 FEATURE_HEAD = "features"
+#: The cache's columns every feature head reads: which row, and the box it describes.
+SCALAR_COLUMNS = ("video", "frame", "cls", "conf", "x1", "y1", "x2", "y2", "track")
 
 
 @dataclass(frozen=True)
@@ -78,70 +81,105 @@ class FeatureRecipe:
     def from_meta(cls, meta: dict) -> "FeatureRecipe":
         return cls(tuple(meta["features"]), int(meta["window"]), FeatureSettings.from_meta(meta["feature_settings"]))
 
-    def box_vectors(self, boxes: pd.DataFrame, width: int) -> np.ndarray:
-        """(boxes, B): what the kinds read of each box row, then a 1 (``width``: the embedding's length)."""
+    def columns(self) -> list[str]:
+        """The cache's columns the kinds read: a head reads no more (the embeddings are most of the cache)."""
+        return (list(SCALAR_COLUMNS) + (["embedding"] if "appearance" in self.kinds else [])
+                + (list(MOTION_COLUMNS) if "motion" in self.kinds else []) + (["keypoints"] if "pose" in self.kinds else []))
+
+    def read(self, cache: FeatureCache, videos: Sequence[str]) -> "CachedRows":
+        """The videos' cached rows with what the kinds read of each (see :class:`CachedRows`)."""
+        table = cache.read_table(videos, self.columns())
         parts = []
         if "appearance" in self.kinds:
-            parts.append(np.stack(boxes.embedding.to_numpy()).astype(np.float32) if len(boxes)
-                         else np.zeros((0, width), np.float32))
+            parts.append(list_matrix(table.column("embedding")))
         if "motion" in self.kinds:
-            parts.append(boxes[list(MOTION_COLUMNS)].to_numpy(np.float32))
+            parts.append(np.stack([table.column(c).to_numpy() for c in MOTION_COLUMNS], axis=1).astype(np.float32))
         if "pose" in self.kinds:
-            keypoints = np.full((len(boxes), KEYPOINTS * 3), np.nan, np.float32)
-            for row, values in enumerate(boxes.keypoints):
-                if values is not None:
-                    keypoints[row] = values
+            keypoints = list_matrix(table.column("keypoints"), KEYPOINTS * 3)
             found = np.isfinite(keypoints).all(1)
             parts += [np.where(found[:, None], keypoints, 0), found[:, None].astype(np.float32)]
-        parts.append(np.ones((len(boxes), 1), np.float32))
-        return np.concatenate(parts, axis=1)
-
-    def frame_vectors(self, frames: pd.DataFrame) -> np.ndarray:
-        """(frames, F): what the kinds read of the whole frame (its embedding for ``appearance``)."""
-        if "appearance" in self.kinds:
-            return np.stack(frames.embedding.to_numpy()).astype(np.float32)
-        return np.zeros((len(frames), 0), np.float32)
+        parts.append(np.ones((table.num_rows, 1), np.float32))
+        frames = parts[0] if "appearance" in self.kinds else np.zeros((table.num_rows, 0), np.float32)
+        return CachedRows(table.select(list(SCALAR_COLUMNS)).to_pandas(), np.concatenate(parts, axis=1), frames)
 
 
-def actor_windows(rows: pd.DataFrame, group: Group, keys: Sequence[int], recipe: FeatureRecipe,
-                  labelled: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
-    """(len(keys), window, features) for one video's cached ``rows``: each key frame's window of sampled
-    frames, the group's actor followed by its track (see the module docstring): per frame, what the
-    kinds read of the actor's box (zeros where it has none) and of the whole frame. ``labelled``: a box
-    per key from the labels (NaN or None: none), to pick the labelled actor in the key frame."""
-    frames = rows[rows.cls == WHOLE_FRAME].sort_values("frame")
-    if frames.empty:
-        raise CascadeError(f"no cached features of video {rows.video.iat[0] if len(rows) else '?'}")
-    numbers = frames.frame.to_numpy()
-    frame_vectors = recipe.frame_vectors(frames)
-    boxes = rows[rows.cls == group.coco_class].sort_values("conf", ascending=False, kind="stable")
-    box_vectors = recipe.box_vectors(boxes, len(frames.embedding.iat[0]))
-    box_vectors = np.concatenate([box_vectors, np.zeros((1, box_vectors.shape[1]), np.float32)])  # last: no box
-    box_frame, box_track = boxes.frame.to_numpy(), boxes.track.to_numpy()
-    corners = boxes[["x1", "y1", "x2", "y2"]].to_numpy(float)
-    half = recipe.window // 2
-    out = np.empty((len(keys), recipe.window, box_vectors.shape[1] + frame_vectors.shape[1]), np.float32)
-    for k, key in enumerate(keys):
-        centre = int(np.argmin(np.abs(numbers - key)))
-        in_key = np.flatnonzero(box_frame == numbers[centre])  # most confident first
-        track = None
-        if len(in_key):
-            anchor = in_key[0]
-            box = labelled[k] if labelled is not None else None
-            if box is not None and np.all(np.isfinite(box)):
-                anchor = in_key[int(np.argmax(iou_matrix(np.asarray(box)[None], corners[in_key])[0]))]
-            track = box_track[anchor]
-        for i in range(recipe.window):
-            position = min(max(centre + i - half, 0), len(numbers) - 1)
-            candidates = np.flatnonzero(box_frame == numbers[position])
-            same = candidates[box_track[candidates] == track] if track is not None else candidates[:0]
-            chosen = same[0] if len(same) else candidates[0] if len(candidates) else -1
-            out[k, i] = np.concatenate([box_vectors[chosen], frame_vectors[position]])
+def list_matrix(column: pa.ChunkedArray, width: int | None = None) -> np.ndarray:
+    """(rows, width) float32 from a column of equal-length lists, taken out of Arrow whole; a null list
+    (a box without keypoints) gives a row of NaN. ``width``: the lists' length (needed if all are null)."""
+    lists = column.combine_chunks()
+    values = lists.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    valid = lists.is_valid().to_numpy(zero_copy_only=False)
+    width = width if width is not None else len(values) // max(int(valid.sum()), 1)
+    out = np.full((len(lists), width), np.nan, np.float32)
+    out[valid] = values.reshape(-1, width)
     return out
 
 
+@dataclass(frozen=True)
+class CachedRows:
+    """Cached rows as a head reads them: ``rows`` (the :data:`SCALAR_COLUMNS`), and per row what the
+    recipe's kinds read of it as a box (``boxes``: (rows, B), ending with a 1) and as a whole frame
+    (``frames``: (rows, F), its embedding for ``appearance``)."""
+
+    rows: pd.DataFrame
+    boxes: np.ndarray
+    frames: np.ndarray
+
+    def by_video(self) -> dict[str, "CachedRows"]:
+        return {video: CachedRows(self.rows.iloc[at].reset_index(drop=True), self.boxes[at], self.frames[at])
+                for video, at in self.rows.groupby("video", sort=False).indices.items()}
+
+
+def actor_windows(cached: CachedRows, group: Group, keys: Sequence[int], recipe: FeatureRecipe,
+                  labelled: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
+    """(len(keys), window, features) for one video's ``cached`` rows: each key frame's window of sampled
+    frames, the group's actor followed by its track (see the module docstring): per frame, what the
+    kinds read of the actor's box (zeros where it has none) and of the whole frame. ``labelled``: a box
+    per key from the labels (NaN or None: none), to pick the labelled actor in the key frame.
+    Array lookups throughout, no loop over keys or frames: this runs for every video of every head."""
+    rows = cached.rows
+    cls, frame = rows.cls.to_numpy(), rows.frame.to_numpy()
+    frame_rows = np.flatnonzero(cls == WHOLE_FRAME)
+    if not len(frame_rows):
+        raise CascadeError(f"no cached features of video {rows.video.iat[0] if len(rows) else '?'}")
+    frame_rows = frame_rows[np.argsort(frame[frame_rows], kind="stable")]
+    numbers = frame[frame_rows]
+    boxes = np.flatnonzero((cls == group.coco_class) & np.isin(frame, numbers))
+    boxes = boxes[np.argsort(-rows.conf.to_numpy()[boxes], kind="stable")]  # most confident first
+    box_vectors = np.concatenate([cached.boxes[boxes], np.zeros((1, cached.boxes.shape[1]), np.float32)])  # last: none
+    track = rows.track.to_numpy()[boxes]
+    # each box's sampled frame (its position in numbers); the first (most confident) box of each frame,
+    # and of each track in each frame; -1: none
+    at = np.searchsorted(numbers, frame[boxes])
+    first = np.full(len(numbers), -1)
+    places, index = np.unique(at, return_index=True)
+    first[places] = index
+    tracks = track.max(initial=-1) + 2  # track + 1 in 0 .. tracks - 1 (a box's track is never below -1)
+    first_of_track = np.full((len(numbers), tracks), -1)
+    places, index = np.unique(at * tracks + track + 1, return_index=True)
+    first_of_track.flat[places] = index
+
+    keys = np.asarray(keys, np.int64)
+    centre = np.abs(numbers[None, :].astype(np.int64) - keys[:, None]).argmin(1)
+    anchor = first[centre]
+    corners = rows[["x1", "y1", "x2", "y2"]].to_numpy(float)[boxes]
+    for k in range(len(keys)) if labelled is not None else ():
+        box = labelled[k]
+        if anchor[k] >= 0 and box is not None and np.all(np.isfinite(box)):
+            in_key = np.flatnonzero(at == centre[k])
+            anchor[k] = in_key[int(np.argmax(iou_matrix(np.asarray(box)[None], corners[in_key])[0]))]
+    position = np.clip(centre[:, None] + np.arange(recipe.window) - recipe.window // 2, 0, len(numbers) - 1)
+    anchor_track = np.append(track, -1)[anchor]  # the key frame's chosen box's track (none: -1, unused)
+    same = np.where(anchor[:, None] >= 0, first_of_track[position, anchor_track[:, None] + 1], -1)
+    chosen = np.where(same >= 0, same, first[position])
+    return np.concatenate([box_vectors[chosen], cached.frames[frame_rows][position]], axis=2)
+
+
 class FeatureHead(nn.Module):
-    """Window statistics (mean, maximum over frames), standardised -> hidden layer -> pairs."""
+    """Window statistics (mean, maximum over frames), standardised -> hidden layer -> pairs.
+
+    Training sees each window only through :meth:`inputs`, fixed for all steps, so it computes them once
+    and steps :meth:`classify` alone."""
 
     def __init__(self, inputs: int, outputs: int, hidden: int = defaults.FEATURE_HIDDEN) -> None:
         super().__init__()
@@ -151,19 +189,23 @@ class FeatureHead(nn.Module):
 
     @staticmethod
     def pool(x: torch.Tensor) -> torch.Tensor:
-        """Windows (N, W, F) -> their statistics (N, 2F): fixed, so training pools each window once."""
+        """Windows (N, W, F) -> their statistics (N, 2F)."""
         return torch.cat([x.mean(1), x.amax(1)], dim=1)
 
-    def standardise_on(self, pooled: torch.Tensor) -> None:
-        """Take the standardisation from the training windows' statistics (N, 2F)."""
+    def standardise_on(self, x: torch.Tensor) -> None:
+        """Take the standardisation from the training windows' statistics."""
+        pooled = self.pool(x)
         self.mean.copy_(pooled.mean(0))
         self.std.copy_(pooled.std(0).clamp_min(1e-3))
 
-    def classify(self, pooled: torch.Tensor) -> torch.Tensor:
-        return self.mlp((pooled - self.mean) / self.std)
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.pool(x) - self.mean) / self.std
+
+    def classify(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.mlp(inputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classify(self.pool(x))
+        return self.classify(self.inputs(x))
 
 
 def build_feature_head(meta: dict, outputs: int) -> nn.Module:
@@ -183,7 +225,7 @@ def feature_probabilities(model: nn.Module, meta: dict, run_dir: str | Path, vid
 
     recipe = FeatureRecipe.from_meta(meta)
     compute_features({video: path}, run_dir, recipe.settings, detections[detections.video == video], progress=False)
-    windows = actor_windows(FeatureCache(run_dir).read([video]), group, keys, recipe)
+    windows = actor_windows(recipe.read(FeatureCache(run_dir), [video]), group, keys, recipe)
     model.eval()
     with torch.inference_mode():
         return model(torch.from_numpy(windows)).softmax(1).numpy()
@@ -206,9 +248,9 @@ def fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tenso
 def _fit(model: FeatureHead, x: torch.Tensor, y: torch.Tensor, val_x: torch.Tensor | None, val_score, steps: int,
          lr: float, seed: int) -> tuple[int, list[dict]]:
     torch.manual_seed(seed)
-    x = model.pool(x)
-    val_x = None if val_x is None else model.pool(val_x)
     model.standardise_on(x)
+    x = model.inputs(x)  # once: the inputs are fixed, only what reads them learns
+    val_x = None if val_x is None else model.inputs(val_x)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=defaults.FEATURE_WEIGHT_DECAY)
     loss_fn = nn.CrossEntropyLoss()
     history, best, best_state, best_step = [], -1.0, None, steps
@@ -237,14 +279,15 @@ def feature_windows(instances: pd.DataFrame, cache: FeatureCache, group: Group, 
     """(instances, window, features): each labelled instance's window, the cache read once."""
     if instances.empty:
         return np.empty((0, recipe.window, 0), np.float32)
-    rows = cache.read(instances.video.unique())
-    out = np.empty(len(instances), object)
-    for video, of_video in rows.groupby("video", sort=False):
-        wanted = instances[instances.video == video]
-        windows = actor_windows(of_video, group, wanted.frame.tolist(), recipe, list(wanted.box))
-        for position, window in zip(wanted.index, windows):
-            out[instances.index.get_loc(position)] = window
-    return np.stack(list(out)).astype(np.float32)
+    videos = recipe.read(cache, instances.video.unique()).by_video()
+    out = None
+    for video, at in instances.reset_index(drop=True).groupby("video", sort=False).indices.items():
+        wanted = instances.iloc[at]
+        windows = actor_windows(videos[video], group, wanted.frame.to_numpy(), recipe, list(wanted.box))
+        if out is None:
+            out = np.empty((len(instances), *windows.shape[1:]), np.float32)
+        out[at] = windows
+    return out
 
 
 def train_feature_head(dataset, run_dir: str | Path, group: Group, recipe: FeatureRecipe, *, received: dict,
