@@ -15,10 +15,10 @@ the same track, else the group's most confident one, as a crop head takes its bo
 
 The model pools the window into per-feature statistics (mean and maximum over the frames), then a
 small MLP with one hidden layer gives one output per pair of the group; inputs are standardised by
-the training samples' mean and spread, kept in the model. It is trained full-batch with Adam for a fixed number of steps, the best step on the
-held-out videos kept. The checkpoint records which features it reads and the features' settings, so
-predict and evaluate feed it exactly that, through :meth:`~cascade.pipeline.Cascade.head_stage`,
-computing the features a video lacks first.
+the training samples' mean and spread, kept in the model. It is trained full-batch with Adam for a
+fixed number of steps, the best step on the held-out videos kept. The checkpoint records which
+features it reads and the features' settings, so predict and evaluate feed it exactly that, through
+:meth:`~cascade.pipeline.Cascade.head_stage`, computing the features a video lacks first.
 
 Example::
 
