@@ -22,7 +22,9 @@ Rows (all heads at the same reduced size, for a 2-core CPU; say so when quoting)
 * ``feat app``, ``feat app+motion``, ``feat app+motion+pose``: light heads on the features cache
   (``train-head --head features``: backbone embeddings of the actor's box and the frame; + the box's
   geometry and motion; + the person's keypoints), the cache computed once for every clip before the
-  folds (its cost is timed from scratch on ``--cost-clips`` clips in a run dir of their own);
+  folds (its cost is timed from scratch on ``--cost-clips`` clips in a run dir of their own), at every
+  ``--every``-th frame with windows of ``--window`` sampled frames (the defaults of ``cascade features``
+  and ``train-head``; a cache at another ``--every`` needs a ``--work`` of its own);
 * ``+ pair cut``: the best network row, reporting also every other pair above a cut tuned per head
   on its training clips (:mod:`cascade.heads.pairs`), against the top pair alone.
 
@@ -30,10 +32,12 @@ Printed: whole-cascade P/R/F1 over all held-out clips (the challenge's per-sampl
 sets), its spread over folds, actor-stage F1, per-head accuracy on clips where the actor truly is,
 training time (all heads of all folds, each head's mean and slowest, the whole K-fold run of the row),
 person-pair F1 (the clips holding a person pair, on those pairs) and the issue's feature goals side by
-side; the same figures go to ``benchmarks/latest.json`` under ``action_cv``.
+side; the same figures go to ``benchmarks/latest.json`` under ``--record-key`` (``action_cv``).
 
     python3 benchmarks/action_cv.py                    # K = 3, 4 epochs at 112 px: about 25 minutes on 2 cores
     python3 benchmarks/action_cv.py --rows mnv2 --folds 2 --epochs 1     # a quick look
+    python3 benchmarks/action_cv.py --work runs/acv-every8 --rows "feat app+motion+pose" --every 8 \
+        --record-key action_cv_every8                  # the feature rows at another --every
 """
 
 from __future__ import annotations
