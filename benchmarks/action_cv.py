@@ -175,7 +175,8 @@ def features_cost(args: argparse.Namespace, table: pd.DataFrame) -> dict:
             "frames_per_s": round(report.frames_per_s, 2), "mib_per_1000_frames": round(
                 report.cache_bytes / 2**20 / max(report.frames, 1) * 1000, 1),
             "all_clips_computed_now": everything.computed, "all_clips_cached": everything.cached,
-            "all_clips_sampled_frames": int((cached.cls == WHOLE_FRAME).sum())}
+            "all_clips_sampled_frames": int((cached.cls == WHOLE_FRAME).sum()),
+            "all_clips_frames_computed_now": everything.frames, "all_clips_seconds": round(everything.seconds, 1)}
 
 
 def run_row(name: str, args, csv: Path, run: Path, settings: CascadeSettings, result: RowResult,
@@ -307,7 +308,8 @@ def main() -> None:
         print(f"features at every {args.every}, window {args.window}: {cost['all_clips_sampled_frames']} sampled frames "
               f"in all; {cost['frames']} sampled frames of {cost['clips']} clips from scratch in {cost['seconds']} s, "
               f"{cost['frames_per_s']} frames/s on this CPU, {cost['mib_per_1000_frames']} MiB per 1,000 frames; "
-              f"all clips: {cost['all_clips_computed_now']} computed now, {cost['all_clips_cached']} already cached\n")
+              f"all clips: {cost['all_clips_computed_now']} computed now ({cost['all_clips_frames_computed_now']} frames in "
+              f"{cost['all_clips_seconds']} s), {cost['all_clips_cached']} already cached\n")
     settings = CascadeSettings(thresholds="file", device="cpu", detect=DetectOptions(device="cpu", workers=0))
     results = {name: RowResult() for name in [BASELINE, *args.rows]}
     best_network = "mnv2" if "mnv2" in args.rows else args.rows[-1]
