@@ -274,9 +274,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16, help="every row but the seed's (4)")
     parser.add_argument("--lr", type=float, default=3e-3, help="every row but the seed's (1e-3)")
     parser.add_argument("--feature-train-frames", type=int, default=12,
-                        help="frames per training clip a feature head learns from (default: every sampled frame of a "
-                             "48-frame clip at --every 4; kept at other --every, so every value learns from the same "
-                             "labelled frames, each taking the sampled frame nearest to it)")
+                        help="frames per training clip a feature head learns from (default: a quarter of a 48-frame "
+                             "clip's, the same labelled frames at any --every, each taking the sampled frame nearest "
+                             "to it)")
     parser.add_argument("--every", type=int, default=defaults.FEATURE_EVERY,
                         help="the feature rows' features: every N-th detected frame (cascade features --every)")
     parser.add_argument("--window", type=int, default=defaults.FEATURE_WINDOW,
