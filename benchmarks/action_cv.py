@@ -22,7 +22,9 @@ Rows (all heads at the same reduced size, for a 2-core CPU; say so when quoting)
 * ``feat app``, ``feat app+motion``, ``feat app+motion+pose``: light heads on the features cache
   (``train-head --head features``: backbone embeddings of the actor's box and the frame; + the box's
   geometry and motion; + the person's keypoints), the cache computed once for every clip before the
-  folds (its cost is timed from scratch on ``--cost-clips`` clips in a run dir of their own);
+  folds (its cost is timed from scratch on ``--cost-clips`` clips in a run dir of their own), at every
+  ``--every``-th frame with windows of ``--window`` sampled frames (the defaults of ``cascade features``
+  and ``train-head``; a cache at another ``--every`` needs a ``--work`` of its own);
 * ``+ pair cut``: the best network row, reporting also every other pair above a cut tuned per head
   on its training clips (:mod:`cascade.heads.pairs`), against the top pair alone.
 
@@ -30,10 +32,12 @@ Printed: whole-cascade P/R/F1 over all held-out clips (the challenge's per-sampl
 sets), its spread over folds, actor-stage F1, per-head accuracy on clips where the actor truly is,
 training time (all heads of all folds, each head's mean and slowest, the whole K-fold run of the row),
 person-pair F1 (the clips holding a person pair, on those pairs) and the issue's feature goals side by
-side; the same figures go to ``benchmarks/latest.json`` under ``action_cv``.
+side; the same figures go to ``benchmarks/latest.json`` under ``--record-key`` (``action_cv``).
 
     python3 benchmarks/action_cv.py                    # K = 3, 4 epochs at 112 px: about 25 minutes on 2 cores
     python3 benchmarks/action_cv.py --rows mnv2 --folds 2 --epochs 1     # a quick look
+    python3 benchmarks/action_cv.py --work runs/acv-every8 --rows "feat app+motion+pose" --every 8 \
+        --record-key action_cv_every8                  # the feature rows at another --every
 """
 
 from __future__ import annotations
@@ -48,12 +52,13 @@ import numpy as np
 import pandas as pd
 
 from _data import LABELLED_CLIPS, REPO, SHARED, machine, record
+from cascade import defaults
 from cascade.data.clips import ClipDataset
 from cascade.data.sample import build_sample_clips
 from cascade.data.splits import grouped_folds
 from cascade.detect import CACHE_NAME, DetectOptions, detect_dataset
 from cascade.evaluation import evaluate
-from cascade.features.cache import FEATURES_DIR
+from cascade.features.cache import FEATURES_DIR, WHOLE_FRAME, FeatureCache
 from cascade.features.runner import compute_features
 from cascade.features.settings import FeatureSettings
 from cascade.heads.pairs import best_cut, reported
@@ -65,8 +70,6 @@ from cascade.thresholds.workflow import tune_thresholds
 
 MOBILENET = SHARED / "weights" / "mobilenet_v2_imagenet" / "mobilenet_v2_imagenet1001.pt"
 POSE = SHARED / "weights" / "yolov8n-pose_int8_openvino_model"
-#: The features every feature row reads: the fine-tuned rows' MobileNetV2 weights, the shared pose model.
-FEATURES = FeatureSettings(pretrained=str(MOBILENET), pose_weights=str(POSE))
 #: Row name -> train_head settings beyond the common ones.
 ROWS = {
     "seed": dict(head="finetune", backbone="resnet34", pretrained="none", lr=1e-3, batch=4),
@@ -75,11 +78,12 @@ ROWS = {
     "mnv2 crop": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True),
     "mnv2 crop tsm": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True, temporal="tsm", clip_len=4,
                           clip_stride=2),
-    "feat app": dict(head="features", features=("appearance",), feature_settings=FEATURES),
-    "feat app+motion": dict(head="features", features=("appearance", "motion"), feature_settings=FEATURES),
-    "feat app+motion+pose": dict(head="features", features=("appearance", "motion", "pose"), feature_settings=FEATURES),
+    "feat app": dict(head="features", features=("appearance",)),
+    "feat app+motion": dict(head="features", features=("appearance", "motion")),
+    "feat app+motion+pose": dict(head="features", features=("appearance", "motion", "pose")),
 }
-#: Rows that read the features cache (trained on ``--feature-train-frames`` frames per clip).
+#: Rows that read the features cache (trained on ``--feature-train-frames`` frames per clip, with the
+#: settings of :func:`feature_settings` and a window of ``--window`` sampled frames).
 FEATURE_ROWS = tuple(name for name, row in ROWS.items() if row.get("head") == "features")
 PERSON_PAIRS = group("person").pairs
 BASELINE = "most frequent pair"
@@ -149,26 +153,38 @@ def fresh_run(run: Path, cache: Path) -> Path:
     return run
 
 
+def feature_settings(args: argparse.Namespace) -> FeatureSettings:
+    """The features every feature row reads: every ``--every``-th frame, the fine-tuned rows' MobileNetV2
+    weights, the shared pose model."""
+    return FeatureSettings(every=args.every, pretrained=str(MOBILENET), pose_weights=str(POSE))
+
+
 def features_cost(args: argparse.Namespace, table: pd.DataFrame) -> dict:
     """Features of ``--cost-clips`` clips computed from scratch in a run of their own (frames/s on this
     CPU, cache size per 1,000 sampled frames); then every clip's features into the shared cache once."""
     run = fresh_run(args.work / "features-cost", args.work / "detected")
     shutil.rmtree(run / FEATURES_DIR, ignore_errors=True)
     chosen = table.sample(min(args.cost_clips, len(table)), random_state=args.fold_seed)
-    report = compute_features({Path(v).stem: args.work / "clips" / v for v in chosen.video}, run, FEATURES,
+    settings = feature_settings(args)
+    report = compute_features({Path(v).stem: args.work / "clips" / v for v in chosen.video}, run, settings,
                               progress=False)
     everything = compute_features({Path(v).stem: args.work / "clips" / v for v in table.video}, args.work / "detected",
-                                  FEATURES, progress=False)
-    return {"clips": len(chosen), "frames": report.frames, "seconds": round(report.seconds, 1),
+                                  settings, progress=False)
+    cached = FeatureCache(args.work / "detected").read(everything.videos)
+    return {"every": args.every, "clips": len(chosen), "frames": report.frames, "seconds": round(report.seconds, 1),
             "frames_per_s": round(report.frames_per_s, 2), "mib_per_1000_frames": round(
                 report.cache_bytes / 2**20 / max(report.frames, 1) * 1000, 1),
-            "all_clips_computed_now": everything.computed, "all_clips_cached": everything.cached}
+            "all_clips_computed_now": everything.computed, "all_clips_cached": everything.cached,
+            "all_clips_sampled_frames": int((cached.cls == WHOLE_FRAME).sum()),
+            "all_clips_frames_computed_now": everything.frames, "all_clips_seconds": round(everything.seconds, 1)}
 
 
 def run_row(name: str, args, csv: Path, run: Path, settings: CascadeSettings, result: RowResult,
             cut_result: RowResult | None) -> None:
     """Train every head the fold's training clips can train, evaluate on the held-out clips."""
-    frames = args.feature_train_frames if name in FEATURE_ROWS else args.train_frames
+    frames, row = args.train_frames, ROWS[name]
+    if name in FEATURE_ROWS:
+        frames, row = args.feature_train_frames, {**row, "feature_settings": feature_settings(args), "window": args.window}
     dataset = ClipDataset(csv, pd.read_csv(csv, dtype=str, keep_default_na=False), frames_per_clip=frames)
     groups = sorted({group_of_pair(p).name for pairs in dataset.clips[dataset.clips.split == "train"].pairs
                      for p in pairs})
@@ -177,7 +193,7 @@ def run_row(name: str, args, csv: Path, run: Path, settings: CascadeSettings, re
         head_start = time.perf_counter()
         train_head(dataset, run, actor=group_name, epochs=args.epochs, imgsz=args.imgsz, device="cpu",
                    val_fraction=0, seed=args.fold_seed, progress=False,
-                   **{"batch": args.batch, "lr": args.lr, **ROWS[name]})
+                   **{"batch": args.batch, "lr": args.lr, **row})
         result.head_seconds.append(time.perf_counter() - head_start)
         result.heads_trained += 1
     result.train_seconds += time.perf_counter() - start
@@ -258,9 +274,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16, help="every row but the seed's (4)")
     parser.add_argument("--lr", type=float, default=3e-3, help="every row but the seed's (1e-3)")
     parser.add_argument("--feature-train-frames", type=int, default=12,
-                        help="frames per training clip a feature head learns from (default: every sampled frame of a "
-                             "48-frame clip at --every 4)")
+                        help="frames per training clip a feature head learns from (default: a quarter of a 48-frame "
+                             "clip's, the same labelled frames at any --every, each taking the sampled frame nearest "
+                             "to it)")
+    parser.add_argument("--every", type=int, default=defaults.FEATURE_EVERY,
+                        help="the feature rows' features: every N-th detected frame (cascade features --every)")
+    parser.add_argument("--window", type=int, default=defaults.FEATURE_WINDOW,
+                        help="sampled frames a feature head sees around each key frame (train-head --window)")
     parser.add_argument("--cost-clips", type=int, default=8, help="clips whose features are timed from scratch")
+    parser.add_argument("--record-key", default="action_cv",
+                        help="the key of benchmarks/latest.json the figures go to (another one for a run that "
+                             "measures something else, say --every, so the main table's figures stay)")
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS),
                         help="rows to measure (default: all; rows measured in different runs see the same folds "
                              "with the same --fold-seed, but say which run measured which)")
@@ -281,9 +305,11 @@ def main() -> None:
           f"(the seed row: batch 4, lr 1e-3); evaluate: 5 frames per clip\n")
     cost = features_cost(args, table) if set(args.rows) & set(FEATURE_ROWS) else None
     if cost:
-        print(f"features: {cost['frames']} sampled frames of {cost['clips']} clips from scratch in {cost['seconds']} s, "
+        print(f"features at every {args.every}, window {args.window}: {cost['all_clips_sampled_frames']} sampled frames "
+              f"in all; {cost['frames']} sampled frames of {cost['clips']} clips from scratch in {cost['seconds']} s, "
               f"{cost['frames_per_s']} frames/s on this CPU, {cost['mib_per_1000_frames']} MiB per 1,000 frames; "
-              f"all clips: {cost['all_clips_computed_now']} computed now, {cost['all_clips_cached']} already cached\n")
+              f"all clips: {cost['all_clips_computed_now']} computed now ({cost['all_clips_frames_computed_now']} frames in "
+              f"{cost['all_clips_seconds']} s), {cost['all_clips_cached']} already cached\n")
     settings = CascadeSettings(thresholds="file", device="cpu", detect=DetectOptions(device="cpu", workers=0))
     results = {name: RowResult() for name in [BASELINE, *args.rows]}
     best_network = "mnv2" if "mnv2" in args.rows else args.rows[-1]
@@ -333,9 +359,10 @@ def main() -> None:
     for line in goals.get("lines", []):
         print(line)
     print(f"whole run: {time.perf_counter() - start:.0f} s")
-    record("action_cv", {
+    record(args.record_key, {
         "clips": int(len(table)), "sources": int(videos.source.nunique()), "folds": args.folds,
         "fold_seed": args.fold_seed, "epochs": args.epochs, "imgsz": args.imgsz, "train_frames": args.train_frames,
+        "feature_train_frames": args.feature_train_frames, "every": args.every, "window": args.window,
         "baseline_fold_f1": [round(v, 2) for v in baseline.fold_f1], "baseline_f1": round(base_f1, 2),
         "rows": {name: {k: (None if pd.isna(v) else round(float(v), 2)) if isinstance(v, (float, np.floating)) else v
                         for k, v in row.items()} for name, row in table_out.iterrows()},

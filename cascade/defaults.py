@@ -72,7 +72,8 @@ HEAD = "features"
 HEAD_CHOICES = ("finetune", "features")
 
 # Features cache (cascade features; heads with --head features)
-FEATURE_EVERY = 4  # sample every 4th detected frame: a condensed clip of 48 frames gives 12 (benchmarks/action_cv.py)
+FEATURE_EVERY = 8  # every 8th detected frame: 6 of a condensed 48-frame clip. Measured with benchmarks/action_cv.py
+# --every 2/4/8 (RESULTS.md, 2026-12-02): F1 within fold noise of every 2 and 4 at 1/4 and 1/2 of their features cost
 FEATURE_BACKBONE = "mobilenet_v2"  # the lightest backbone with ImageNet weights here; 1280-d pooled embedding
 FEATURE_IMGSZ = 128  # the square each frame and box is resized to before the backbone
 POSE_WEIGHTS = "yolo11n-pose.pt"  # Ultralytics' smallest pose model (COCO keypoints); Ultralytics downloads it
