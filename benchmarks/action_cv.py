@@ -76,8 +76,8 @@ ROWS = {
     "mnv2": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET)),
     "mnv2 frozen-bn": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET), freeze_bn=True),
     "mnv2 crop": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True),
-    "mnv2 crop tsm": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True, temporal="tsm", clip_len=4,
-                          clip_stride=2),
+    "mnv2 crop tsm": dict(head="finetune", backbone="mobilenet_v2", pretrained=str(MOBILENET), crop=True,
+                          temporal="tsm", clip_len=4, clip_stride=2),
     "feat app": dict(head="features", features=("appearance",)),
     "feat app+motion": dict(head="features", features=("appearance", "motion")),
     "feat app+motion+pose": dict(head="features", features=("appearance", "motion", "pose")),
@@ -182,18 +182,19 @@ def features_cost(args: argparse.Namespace, table: pd.DataFrame) -> dict:
 def run_row(name: str, args, csv: Path, run: Path, settings: CascadeSettings, result: RowResult,
             cut_result: RowResult | None) -> None:
     """Train every head the fold's training clips can train, evaluate on the held-out clips."""
-    frames, row = args.train_frames, ROWS[name]
-    if name in FEATURE_ROWS:
-        frames, row = args.feature_train_frames, {**row, "feature_settings": feature_settings(args), "window": args.window}
+    frames, row = args.train_frames, {"epochs": args.epochs, "imgsz": args.imgsz, "batch": args.batch, "lr": args.lr,
+                                      **ROWS[name]}
+    if name in FEATURE_ROWS:  # a feature head reads none of the network's flags (and would warn of them)
+        frames, row = args.feature_train_frames, {**ROWS[name], "feature_settings": feature_settings(args),
+                                                  "window": args.window}
     dataset = ClipDataset(csv, pd.read_csv(csv, dtype=str, keep_default_na=False), frames_per_clip=frames)
     groups = sorted({group_of_pair(p).name for pairs in dataset.clips[dataset.clips.split == "train"].pairs
                      for p in pairs})
     start = time.perf_counter()
     for group_name in groups:
         head_start = time.perf_counter()
-        train_head(dataset, run, actor=group_name, epochs=args.epochs, imgsz=args.imgsz, device="cpu",
-                   val_fraction=0, seed=args.fold_seed, progress=False,
-                   **{"batch": args.batch, "lr": args.lr, **row})
+        train_head(dataset, run, actor=group_name, device="cpu", val_fraction=0, seed=args.fold_seed, progress=False,
+                   **row)
         result.head_seconds.append(time.perf_counter() - head_start)
         result.heads_trained += 1
     result.train_seconds += time.perf_counter() - start
