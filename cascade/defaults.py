@@ -66,8 +66,8 @@ TEMPORAL = "none"  # single-frame heads, the seed's, until real labelled data sh
 CLIP_LEN = 8  # --temporal tsm: frames per clip, the TSM paper's 8 segments
 CLIP_STRIDE = 2  # --temporal tsm: frames between clip frames: 8 frames span 15 of A2D's ~25 fps, over half a second
 # --head: a small model on cached features (features) or a whole network fine-tuned on decoded frames
-# (finetune, the seed's). Features: 30.9 F1 against 26.7 for the fine-tuned MobileNetV2 crop head, in each
-# of 3 folds by source of one run, at 6x less training; 0.3 below crop + TSM at 8x less (benchmarks/action_cv.py)
+# (finetune, the seed's). Features: 33.6 F1 against 33.8 for the best fine-tuned row (crop + TSM) and 28.6
+# for the crop head, 3 folds by source of one run, at 33x less training time (benchmarks/action_cv.py)
 HEAD = "features"
 HEAD_CHOICES = ("finetune", "features")
 
