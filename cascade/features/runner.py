@@ -112,17 +112,18 @@ def compute_features(videos: Mapping[str, str | Path], run_dir: str | Path, sett
         # counted from the cache: a killed worker's report is lost with it, not the videos it committed
         report.computed = len(set(todo) & cache.videos())
     elif todo:
-        _compute_here(todo, videos, run_dir, settings, described, embedder, detections, commit_every, progress, report)
+        _compute_here(todo, videos, run_dir, cache, settings, described, embedder, detections, commit_every, progress,
+                      report)
     report.videos = sorted(v for v in videos if v not in report.failed)
     report.cache_bytes = sum(p.stat().st_size for p in cache.path.rglob("*.parquet")) if cache.path.is_dir() else 0
     return report
 
 
-def _compute_here(todo: list[str], videos: Mapping[str, str | Path], run_dir: str | Path, settings: FeatureSettings,
-                  described: dict, embedder: Embedder, detections: pd.DataFrame | None, commit_every: float,
-                  progress: bool, report: FeatureReport) -> None:
-    """Compute ``todo`` in this process, committing every ``commit_every`` seconds (see the module docstring)."""
-    cache = FeatureCache(run_dir)
+def _compute_here(todo: list[str], videos: Mapping[str, str | Path], run_dir: str | Path, cache: FeatureCache,
+                  settings: FeatureSettings, described: dict, embedder: Embedder, detections: pd.DataFrame | None,
+                  commit_every: float, progress: bool, report: FeatureReport) -> None:
+    """Compute ``todo`` in this process into ``cache`` (``run_dir``'s, already opened and checked), committing
+    every ``commit_every`` seconds (see the module docstring)."""
     if detections is None:
         detections = load_detections(run_dir, todo)
     pose = pose_model_for(settings.pose_weights)
