@@ -38,6 +38,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from cascade import defaults
 from cascade.errors import CascadeError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class RayOptions:
     address: str
     cpus_per_worker: float | None = None
     gpus_per_worker: float | None = None
-    device: str = "auto"
+    device: str = defaults.DEVICE
 
 
 @dataclass

@@ -23,7 +23,8 @@ from cascade.ray_pool import PoolReport, PoolWorker, RayOptions, run_pool
 
 
 class FeatureWorker(PoolWorker):
-    """A Ray actor: one backbone and one pose model, loaded once, computing shard after shard."""
+    """A Ray actor: one backbone and one pose model, loaded once, computing shard after shard. ``device``
+    (the pool's "cpu" here: it holds no GPU) is not read: features are computed on the CPU, as in one process."""
 
     def __init__(self, settings: FeatureSettings, device: str) -> None:
         from cascade.features.runner import embedder_for
