@@ -95,9 +95,9 @@ def tune_method(
     if name == "shrink":
         search = lambda s, t: grid_search(s, t, fitness, bounds, start=builtin, centred=True, rules=rules).thresholds
         groups = [str(i) for i in range(len(scores))] if groups is None else list(groups)
-        chosen = shrink_to_seed(scores, truth, groups, search, builtin, rules, defaults.SHRINK_FOLDS,
-                                defaults.SHRINK_MIN_GAIN, seed)
-        return TuneResult.scored(name, chosen, scores, truth, fitness, rules=rules)
+        thresholds = shrink_to_seed(scores, truth, groups, search, builtin, rules, defaults.SHRINK_FOLDS,
+                                    defaults.SHRINK_MIN_GAIN, seed)
+        return TuneResult.scored(name, thresholds, scores, truth, fitness, rules=rules)
     if name == "pso":
         return tune_pso(scores, truth, fitness, particles, iters, restarts, bounds, seed, rules=rules)
     if name == "grid":
