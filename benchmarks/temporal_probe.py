@@ -42,8 +42,9 @@ from _data import LABELLED_CLIPS, machine, record
 from cascade.data.frames import iter_frames
 from cascade.errors import CascadeError
 from cascade.heads.model import predict_batches
-from cascade.heads.inputs import Window, head_input
-from cascade.heads.temporal import TSMResNet
+from cascade.backbones.preprocess import head_input
+from cascade.backbones.temporal import TSMResNet
+from cascade.heads.inputs import Window
 from cascade.heads.training import Samples, train_one_epoch
 
 TRUNCATED = {"muhammad-baqir-410_jump.mp4"}

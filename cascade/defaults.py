@@ -102,7 +102,7 @@ THRESHOLDS = "auto"  # the run's thresholds.json, else the built-in defaults (se
 SPLIT_CHOICES = ("train", "test", "all")
 FITNESS_CHOICES = ("prf1", "p", "f1")  # maximise P*R*F1 (the seed's), P or F1
 METHOD_CHOICES = ("builtin", "shrink", "margin", "pso", "grid", "constant")  # see cascade.thresholds.methods
-BACKBONE_CHOICES = ("resnet34", "resnet18", "mobilenet_v2")  # torchvision models (cascade.heads.backbones)
+BACKBONE_CHOICES = ("resnet34", "resnet18", "mobilenet_v2")  # torchvision models (cascade.backbones.torchvision_nets)
 TEMPORAL_CHOICES = ("none", "tsm")  # a single frame; ResNet-34 with temporal shift modules over a clip
 #: Where a cascade's thresholds come from: ``auto`` the run's file, else the built-in defaults;
 #: ``file`` the run's file, which must exist; ``builtin`` the built-in defaults, whatever the run holds.

@@ -14,7 +14,7 @@ from cascade.detect.engine import FoundFrames, video_table
 from cascade.labels import GROUPS, group
 from cascade.heads.checkpoint import head_meta, head_path, save_head
 from cascade.heads.inputs import HeadInput
-from cascade.heads.backbones import classifier
+from cascade.backbones.torchvision_nets import classifier
 from cascade.heads.model import build_head
 
 COCO = {g.name: g.coco_class for g in GROUPS}

@@ -9,7 +9,7 @@ import torch
 from torchvision import models
 
 from cascade.errors import CascadeError
-from cascade.heads.backbones import classifier
+from cascade.backbones.torchvision_nets import classifier
 from cascade.heads.inputs import Window
 from cascade.heads.model import build_head
 from cascade.labels import group

@@ -103,7 +103,8 @@ def test_training_steps_never_wait_for_the_gpu(sample_release, clip_len):
 
     from cascade.labels import group
     from cascade.heads.model import build_head
-    from cascade.heads.inputs import Window, normalise
+    from cascade.backbones.preprocess import normalise
+    from cascade.heads.inputs import Window
     from cascade.heads.training import decode_samples, instance_table, split_frames, train_one_epoch
 
     window = Window(clip_len, 2) if clip_len else None

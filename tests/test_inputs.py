@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from cascade.heads.inputs import IMAGENET_MEAN, IMAGENET_STD, head_input, normalise, padded_box
+from cascade.backbones.preprocess import IMAGENET_MEAN, IMAGENET_STD, head_input, normalise, padded_box
 
 
 @pytest.mark.parametrize("box, pad, expected", [

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from cascade.errors import CascadeError
-from cascade.heads.inputs import (HeadInput, Window, best_boxes, check_window, frames_needed, head_input, head_sample,
+from cascade.backbones.preprocess import head_input
+from cascade.heads.inputs import (HeadInput, Window, best_boxes, check_window, frames_needed, head_sample,
                                   head_window, same_actor, window_settings)
 from cascade.labels import group
 

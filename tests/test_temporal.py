@@ -16,8 +16,9 @@ from cascade.data.frames import read_frames
 from cascade.labels import group
 from cascade.heads.checkpoint import head_path, load_head
 from cascade.heads.model import build_head, predict_batches
-from cascade.heads.inputs import Window, head_input
-from cascade.heads.temporal import TSMResNet, temporal_shift
+from cascade.backbones.preprocess import head_input
+from cascade.backbones.temporal import TSMResNet, temporal_shift
+from cascade.heads.inputs import Window
 from cascade.heads.training import decode_samples, instance_table
 from cascade.pipeline import Cascade
 from conftest import TINY_TRAIN, WEIGHTS, on_cpu, run_cli

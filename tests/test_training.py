@@ -7,7 +7,7 @@ from cascade.data import open_dataset
 from cascade.data.frames import read_frames
 from cascade.labels import group
 from cascade.heads.checkpoint import load_head
-from cascade.heads.inputs import head_input
+from cascade.backbones.preprocess import head_input
 from cascade.heads.training import decode_samples, instance_table, split_frames, train_head
 
 
@@ -79,7 +79,7 @@ def _steps(order: torch.Tensor | None) -> list[list[int]]:
     """Which samples each step of one epoch held (sample ``i`` is an image filled with 40 * i)."""
     from tqdm import tqdm
 
-    from cascade.heads.inputs import normalise
+    from cascade.backbones.preprocess import normalise
     from cascade.heads.training import Samples, train_one_epoch
 
     images = (40 * torch.arange(6, dtype=torch.uint8))[:, None, None, None].expand(6, 3, 2, 2).contiguous()

@@ -1,9 +1,9 @@
 """Appearance: the pooled embedding of a pretrained backbone, for whole frames and actor boxes.
 
-The backbone is the action heads' own (:mod:`cascade.heads.backbones`: the same names, the same
+The backbone is the action heads' own (:mod:`cascade.backbones.torchvision_nets`: the same names, the same
 weights and their sha256), its classifier removed, so what comes out is the global-average-pooled
 last feature map (1280 numbers for MobileNetV2, 512 for a ResNet). Boxes are padded as crop heads
-pad them and squashed to the same square (:func:`~cascade.heads.inputs.head_input`), so a features
+pad them and squashed to the same square (:func:`~cascade.backbones.preprocess.head_input`), so a features
 head sees what a crop head would.
 
 Example::
@@ -22,8 +22,8 @@ from torch import nn
 
 from cascade import defaults
 from cascade.features.settings import FeatureSettings
-from cascade.heads.backbones import backbone, build_network
-from cascade.heads.inputs import head_input, normalise
+from cascade.backbones.preprocess import head_input, normalise
+from cascade.backbones.torchvision_nets import backbone, build_network
 
 
 class Embedder:

@@ -58,7 +58,7 @@ class FeatureSettings:
 
     def describe(self, backbone_init: str) -> dict:
         """The settings a cache records and checks; ``backbone_init``: where the backbone's weights came
-        from (:func:`~cascade.heads.backbones.build_network`, with their sha256)."""
+        from (:func:`~cascade.backbones.torchvision_nets.build_network`, with their sha256)."""
         return {"every": self.every, "backbone": self.feature_backbone, "backbone_weights": backbone_init,
                 "imgsz": self.feature_imgsz, "conf": self.conf, "pose_model": weights_id(self.pose_weights)}
 

@@ -28,7 +28,8 @@ from torch import nn
 from cascade import __version__, defaults
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
-from cascade.heads.inputs import IMAGENET_MEAN, IMAGENET_STD, HeadInput, window_settings
+from cascade.backbones.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from cascade.heads.inputs import HeadInput, window_settings
 from cascade.heads.features import build_feature_head, is_feature_head
 from cascade.heads.model import build_head
 from cascade.labels import Group

@@ -2,7 +2,7 @@
 
 The person head's 13 outputs are the adult and baby pairs, so it also tells adult from baby. The
 backbone (ResNet-34 by default, the design's) and its first weights come from
-:mod:`cascade.heads.backbones`; a temporal head (``tsm``, :mod:`cascade.heads.temporal`) is the same
+:mod:`cascade.backbones.torchvision_nets`; a temporal head (``tsm``, :mod:`cascade.backbones.temporal`) is the same
 network with parameter-free shifts, loads the same weights and takes clips (N, T, 3, S, S).
 
 Example::
@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from cascade import defaults
-from cascade.heads.backbones import build_network
-from cascade.heads.inputs import Window, normalise
+from cascade.backbones.preprocess import normalise
+from cascade.backbones.torchvision_nets import build_network
+from cascade.heads.inputs import Window
 from cascade.labels import Group
 
 
@@ -26,7 +27,7 @@ def build_head(group: Group, pretrained: str = defaults.PRETRAINED, window: Wind
                backbone: str = defaults.BACKBONE) -> tuple[nn.Module, str]:
     """The ``backbone`` with ``len(group.pairs)`` outputs, temporal over clips of ``window.clip_len`` frames
     when a window is given, first weights as ``pretrained`` says; returns it and where its weights came from."""
-    return build_network(backbone, pretrained, len(group.pairs), window, who=f"the {group.name}")
+    return build_network(backbone, pretrained, len(group.pairs), None if window is None else window.clip_len, who=f"the {group.name}")
 
 
 def predict_batches(model: nn.Module, images: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:

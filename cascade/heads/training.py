@@ -51,8 +51,9 @@ from cascade.heads.checkpoint import head_meta, head_path, save_head
 from cascade.detect.cache import CACHE_NAME, DetectionCache, load_detections
 from cascade.detect.options import DetectOptions
 from cascade.features.settings import FeatureSettings
-from cascade.heads.backbones import backbone as backbone_of
-from cascade.heads.inputs import (HeadInput, Window, best_boxes, frames_needed, head_sample, head_window, normalise,
+from cascade.backbones.preprocess import normalise
+from cascade.backbones.torchvision_nets import backbone as backbone_of
+from cascade.heads.inputs import (HeadInput, Window, best_boxes, frames_needed, head_sample, head_window,
                                   same_actor)
 from cascade.heads.features import FeatureRecipe, train_feature_head
 from cascade.heads.model import build_head, predict_batches
@@ -289,7 +290,7 @@ def train_head(
 
     ``temporal``: ``none`` (one frame per sample, the seed's) or ``tsm`` (clips of ``clip_len`` frames
     ``clip_stride`` apart around each annotated frame; the clip settings are unused otherwise).
-    ``backbone``: a torchvision network (:mod:`cascade.heads.backbones`) whose first weights
+    ``backbone``: a torchvision network (:mod:`cascade.backbones.torchvision_nets`) whose first weights
     ``pretrained`` names (``imagenet``, ``none`` or a state dict file). ``crop`` on clip-level labels
     (which have no boxes) takes the group's most confident detected box in each frame from the run's
     detections cache, as ``predict`` does; frames without one are left out of training and counted.

@@ -1,7 +1,9 @@
-"""Backbones of the action heads: torchvision networks by name, and where their first weights come from.
+"""Image backbones: torchvision networks by name, and where their first weights come from.
 
-``resnet34`` is the default (the design's), ``resnet18`` and ``mobilenet_v2`` are the lighter ones.
-Each has a temporal version (:mod:`cascade.heads.temporal`) whose parameters carry the same names, so
+The fine-tuned action heads (:mod:`cascade.heads.model`) and the appearance features
+(:mod:`cascade.features.embeddings`) build them here. ``resnet34`` is the default (the design's),
+``resnet18`` and ``mobilenet_v2`` are the lighter ones. Each has a temporal version
+(:mod:`cascade.backbones.temporal`) whose parameters carry the same names, so
 the same weights load into both. The first weights (``pretrained``):
 
 * ``imagenet``: a torchvision state dict of the backbone found under ``$CASCADE_PRETRAINED`` (a file,
@@ -35,29 +37,28 @@ from torchvision import models
 
 from cascade.defaults import BACKBONE_CHOICES, PRETRAINED_ENV
 from cascade.errors import CascadeError, short_reason
-from cascade.heads.inputs import Window
-from cascade.heads.temporal import TSMMobileNetV2, TSMResNet
+from cascade.backbones.temporal import TSMMobileNetV2, TSMResNet
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Backbone:
-    """A torchvision network: how to build it (a window: its temporal version), its ImageNet weights
+    """A torchvision network: how to build it (a clip length: its temporal version), its ImageNet weights
     in torchvision, and the dotted name of its last linear layer (the classifier that is replaced)."""
 
     name: str
-    build: Callable[[Window | None], nn.Module]
+    build: Callable[[int | None], nn.Module]
     weights: Callable[[], models.WeightsEnum]
     classifier: str
 
 
 BACKBONES = {
-    "resnet34": Backbone("resnet34", lambda w: models.resnet34() if w is None else TSMResNet(w.clip_len, (3, 4, 6, 3)),
+    "resnet34": Backbone("resnet34", lambda t: models.resnet34() if t is None else TSMResNet(t, (3, 4, 6, 3)),
                          lambda: models.ResNet34_Weights.IMAGENET1K_V1, "fc"),
-    "resnet18": Backbone("resnet18", lambda w: models.resnet18() if w is None else TSMResNet(w.clip_len, (2, 2, 2, 2)),
+    "resnet18": Backbone("resnet18", lambda t: models.resnet18() if t is None else TSMResNet(t, (2, 2, 2, 2)),
                          lambda: models.ResNet18_Weights.IMAGENET1K_V1, "fc"),
-    "mobilenet_v2": Backbone("mobilenet_v2", lambda w: models.mobilenet_v2() if w is None else TSMMobileNetV2(w.clip_len),
+    "mobilenet_v2": Backbone("mobilenet_v2", lambda t: models.mobilenet_v2() if t is None else TSMMobileNetV2(t),
                              lambda: models.MobileNet_V2_Weights.IMAGENET1K_V1, "classifier.1"),
 }
 assert tuple(BACKBONES) == BACKBONE_CHOICES
@@ -74,13 +75,13 @@ def classifier(model: nn.Module, name: str) -> nn.Linear:
     return model.get_submodule(backbone(name).classifier)
 
 
-def build_network(name: str, pretrained: str, outputs: int, window: Window | None = None,
+def build_network(name: str, pretrained: str, outputs: int, clip_len: int | None = None,
                   who: str = "the") -> tuple[nn.Module, str]:
-    """The backbone ``name`` (temporal with a ``window``) with its first weights as ``pretrained`` says and
+    """The backbone ``name`` (temporal over clips of ``clip_len`` frames, when given) with its first weights as ``pretrained`` says and
     a new classifier of ``outputs``; returns it and where its weights came from. ``who``: whose head it
     is, for the warning."""
     chosen = backbone(name)
-    model = chosen.build(window)
+    model = chosen.build(clip_len)
     if pretrained == "none":
         init = "random"
     elif pretrained == "imagenet":
