@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import uuid
@@ -48,6 +49,13 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         fsync_path(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def file_id(path: str | os.PathLike[str]) -> str:
+    """How caches and heads name a weights file they were made with: its absolute path and the start of
+    its sha256 (the same bytes elsewhere give the same digest; a moved file keeps it)."""
+    path = Path(path)
+    return f"file {path.resolve()} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]})"
 
 
 def write_text_atomic(target: str | os.PathLike[str], text: str) -> None:

@@ -24,7 +24,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from torchvision import models
 
 from cascade.defaults import BACKBONE_CHOICES, PRETRAINED_ENV
 from cascade.errors import CascadeError, short_reason
+from cascade.fileio import file_id
 from cascade.backbones.temporal import TSMMobileNetV2, TSMResNet
 
 log = logging.getLogger(__name__)
@@ -154,5 +154,4 @@ def load_state_dict_file(model: nn.Module, chosen: Backbone, path: Path) -> str:
         raise CascadeError(f"{path}: not a {chosen.name} state dict ({len(missing)} weight(s) missing, "
                            f"{len(unexpected)} unexpected, e.g. {wrong!r}); pass a {chosen.name} state dict or "
                            "choose the --backbone it was saved from")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return f"file {path.resolve()} (sha256 {digest})"
+    return file_id(path)
