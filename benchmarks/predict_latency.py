@@ -83,9 +83,9 @@ def short_clips(work: Path, count: int) -> list[Path]:
 def heads_run(work: Path) -> Path:
     """A run dir with a random-weight head for every group (built-in thresholds)."""
     from cascade.labels import GROUPS
-    from cascade.heads.checkpoint import head_meta, head_path, save_head
+    from cascade.heads.checkpoint import head_path, save_head
     from cascade.heads.inputs import HeadInput
-    from cascade.heads.model import build_head
+    from cascade.heads.model import build_head, head_meta
 
     run = work / "run"
     for group in GROUPS:

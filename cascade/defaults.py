@@ -75,16 +75,30 @@ HEAD_CHOICES = ("finetune", "features")
 FEATURE_EVERY = 8  # every 8th detected frame: 6 of a condensed 48-frame clip. Measured with benchmarks/action_cv.py
 # --every 2/4/8 (RESULTS.md, 2026-12-02): F1 within fold noise of every 2 and 4 at 1/4 and 1/2 of their features cost
 FEATURE_BACKBONE = "mobilenet_v2"  # the lightest backbone with ImageNet weights here; 1280-d pooled embedding
-FEATURE_IMGSZ = 128  # the square each frame and box is resized to before the backbone
+FEATURE_IMGSZ = 128  # the square each frame and box is resized to before an image backbone
+VIDEO_IMGSZ = 160  # the square of each window's frames before I3D
+VIDEO_FRAMES = 16  # I3D: consecutive frames per window, about 1.3 s at VIDEO_FPS
+VIDEO_FPS = 12.5  # I3D: frames per second of a window (every 2nd frame of a 25 fps video), half Kinetics' 25
 POSE_WEIGHTS = "yolo11n-pose.pt"  # Ultralytics' smallest pose model (COCO keypoints); Ultralytics downloads it
 POSE_MIN_IOU = 0.3  # a pose detection gives its keypoints to the person box it overlaps at least this much
 LINK_MIN_IOU = 0.3  # boxes of one class in consecutive sampled frames are one actor from this overlap
-FEATURE_KINDS = ("appearance", "motion", "pose")  # what a feature head may read (pose: the person head only)
+#: What a feature head may read: appearance (an image backbone's box and frame embeddings), video (I3D's tube
+#: and frame window; video-tube, video-frame: one of them), kinetics (the frame window's 400 Kinetics
+#: log-probabilities), motion (box geometry and motion), pose (person keypoints; the person head only)
+FEATURE_KIND_CHOICES = ("appearance", "video", "video-tube", "video-frame", "kinetics", "motion", "pose")
+VIDEO_KINDS = ("video", "video-tube", "video-frame", "kinetics")  # kinds only I3D features give
+FEATURE_KINDS = ("appearance", "motion", "pose")  # the default
 FEATURE_WINDOW = 5  # sampled frames a feature head sees around each key frame
-FEATURE_EPOCHS = 150  # full-batch Adam steps of a feature head: seconds on 2 cores
-FEATURE_HIDDEN = 32  # the feature head's hidden layer: few hundred samples per head; 32 trains 2x faster than 64
+FEATURE_MODEL = "mlp"  # --feature-model: linear (logistic regression) or mlp (one hidden layer)
+FEATURE_MODEL_CHOICES = ("linear", "mlp")
+FEATURE_EPOCHS = 150  # full-batch Adam steps of an MLP feature head: seconds on 2 cores
+FEATURE_HIDDEN = 32  # the MLP's hidden layer: few hundred samples per head; 32 trains 2x faster than 64
 FEATURE_LR = 3e-3
 FEATURE_WEIGHT_DECAY = 1e-2
+#: L2 strengths a linear feature head chooses among by an inner cross-validation by source (the penalty
+#: times the squared weights, added to the mean cross-entropy of standardised inputs)
+FEATURE_L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+FEATURE_INNER_FOLDS = 3  # inner folds by source: the linear head's L2 and every feature head's pair cut
 
 # Demo data (cascade demo-data)
 DATA_ENV = "CASCADE_DATA"  # folder for what cascade downloads; else the platform's cache (pooch.os_cache)
@@ -103,6 +117,7 @@ SPLIT_CHOICES = ("train", "test", "all")
 FITNESS_CHOICES = ("prf1", "p", "f1")  # maximise P*R*F1 (the seed's), P or F1
 METHOD_CHOICES = ("builtin", "shrink", "margin", "pso", "grid", "constant")  # see cascade.thresholds.methods
 BACKBONE_CHOICES = ("resnet34", "resnet18", "mobilenet_v2")  # torchvision models (cascade.backbones.torchvision_nets)
+FEATURE_BACKBONE_CHOICES = BACKBONE_CHOICES + ("i3d",)  # i3d: DeepMind's Kinetics-400 video network
 TEMPORAL_CHOICES = ("none", "tsm")  # a single frame; ResNet-34 with temporal shift modules over a clip
 #: Where a cascade's thresholds come from: ``auto`` the run's file, else the built-in defaults;
 #: ``file`` the run's file, which must exist; ``builtin`` the built-in defaults, whatever the run holds.

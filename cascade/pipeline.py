@@ -41,7 +41,8 @@ from cascade.errors import CascadeError
 from cascade.labels import GROUPS, Group, pair_name
 from cascade.device import select_device
 from cascade.heads.checkpoint import head_path, load_head
-from cascade.heads.features import feature_probabilities, is_feature_head
+from cascade.heads.feature_inputs import feature_probabilities
+from cascade.heads.kinds import is_feature_head
 from cascade.heads.inputs import HeadInput, best_boxes, check_window
 from cascade.heads.model import predict_batches
 from cascade.heads.pairs import reported
@@ -57,7 +58,8 @@ class CascadeSettings:
     ``thresholds``, see :data:`~cascade.defaults.THRESHOLD_SOURCES`; ``temporal``, ``clip_len``,
     ``clip_stride``, what every head must have been trained with (None: each as trained); ``pair_cut``,
     also report every pair of an actor whose probability reaches it, not only the most probable one
-    (:mod:`cascade.heads.pairs`; None: the top pair, the seed's); ``device``, where the heads run;
+    (:mod:`cascade.heads.pairs`; None: the cut each head chose on its training clips, else the top pair
+    alone, the seed's); ``device``, where the heads run;
     ``detect``, the detector's options for what the cache lacks."""
 
     head_frames: int = defaults.HEAD_FRAMES
@@ -144,7 +146,7 @@ class Cascade:
         of one video decoded once, each group's head fed what it was trained on (a crop head: the group's
         most confident detected box in each frame, :func:`~cascade.heads.inputs.best_boxes`; a feature
         head: the cached features of the window of sampled frames around each key frame, computed first
-        where the run's features cache lacks them, :mod:`cascade.heads.features`), and its softmax over
+        where the run's features cache lacks them, :mod:`cascade.heads.feature_inputs`), and its softmax over
         its pairs returned for each key frame: group -> key frame -> probabilities."""
         groups = list(groups)
         if not groups or not keys:
@@ -163,10 +165,18 @@ class Cascade:
                                                                          detections, group)))
         return {group.name: probs[group.name] for group in groups}
 
+    def pair_cut(self, group: Group) -> float | None:
+        """The cut above which an actor's other pairs are reported too: ``settings.pair_cut`` when given, else
+        the one its head chose on its training clips (None: the top pair alone)."""
+        if self.settings.pair_cut is not None:
+            return self.settings.pair_cut
+        cut = self.heads_[group.name][1].get("pair_cut")
+        return None if cut is None else float(cut)
+
     def reported_pairs(self, group: Group, probs: np.ndarray) -> list[tuple[int, float]]:
         """(pair, probability) the cascade reports for an actor whose head gave ``probs`` (averaged over
-        its frames): the most probable pair, and with ``pair_cut`` every other that reaches the cut."""
-        chosen = reported(probs[None], self.settings.pair_cut)[0]
+        its frames): the most probable pair, and every other that reaches the pair cut (:meth:`pair_cut`)."""
+        chosen = reported(probs[None], self.pair_cut(group))[0]
         order = np.argsort(-probs, kind="stable")
         return [(group.pairs[k], float(probs[k])) for k in order if chosen[k]]
 

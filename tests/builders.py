@@ -12,10 +12,10 @@ import torch
 from cascade.detect.cache import DetectionCache
 from cascade.detect.engine import FoundFrames, video_table
 from cascade.labels import GROUPS, group
-from cascade.heads.checkpoint import head_meta, head_path, save_head
+from cascade.heads.checkpoint import head_path, save_head
 from cascade.heads.inputs import HeadInput
 from cascade.backbones.torchvision_nets import classifier
-from cascade.heads.model import build_head
+from cascade.heads.model import build_head, head_meta
 
 COCO = {g.name: g.coco_class for g in GROUPS}
 

@@ -42,8 +42,10 @@ def test_checkpoints_carry_their_metadata(trained_run, sample_release):
             "lr": 0.001, "imgsz": 64, "crop": False, "temporal": "none", "clip_len": 8, "clip_stride": 2,
             "backbone": "resnet34", "pretrained": "none", "freeze_bn": False, "val_fraction": 0.5, "device": "cpu",
             "seed": 0, "amp": True, "head": "finetune", "features": ["appearance", "motion", "pose"], "window": 5,
+            "feature_model": "mlp",
             "feature_settings": {"every": 8, "feature_backbone": "mobilenet_v2", "pretrained": "none",
-                                 "feature_imgsz": 128, "conf": 0.5, "pose_weights": "yolo11n-pose.pt"}}
+                                 "feature_imgsz": None, "conf": 0.5, "pose_weights": "yolo11n-pose.pt",
+                                 "video_frames": 16, "video_fps": 12.5}}
         assert meta["backbone"] == "resnet34"  # the seed's, and what loading builds
         assert (meta["temporal"], meta["clip_len"], meta["clip_stride"]) == ("none", 1, 1)  # one frame per sample
         assert checkpoint["state_dict"]["fc.weight"].shape == (len(group(name).pairs), 512)

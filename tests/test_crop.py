@@ -12,10 +12,10 @@ from cascade.cli.main import main
 from cascade.data import open_dataset
 from cascade.data.frames import read_frames
 from cascade.labels import group
-from cascade.heads.checkpoint import head_meta, head_path, load_head, save_head
+from cascade.heads.checkpoint import head_path, load_head, save_head
 from cascade.backbones.preprocess import padded_box
 from cascade.heads.inputs import HeadInput
-from cascade.heads.model import build_head, predict_batches
+from cascade.heads.model import build_head, head_meta, predict_batches
 from cascade.heads.training import decode_samples, instance_table
 from cascade.pipeline import Cascade
 from conftest import CLIPS, WEIGHTS, on_cpu

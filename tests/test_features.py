@@ -79,7 +79,7 @@ def _video(boxes: list[tuple[int, int, float, float]], frames=(1, 5, 9, 13, 17))
     """One video's cached rows as a head reads them: whole frames (vector: the frame number) and dog boxes
     (frame, track, conf, x1; 10 px squares; vector: 1 + the box's row number; no box: 0)."""
     import pandas as pd
-    from cascade.heads.features import CachedRows
+    from cascade.heads.feature_inputs import CachedRows
     from cascade.labels import group
 
     rows = [("v", n, -1, 1.0, 0.0, 0.0, 320.0, 240.0, -1) for n in frames]
@@ -89,7 +89,7 @@ def _video(boxes: list[tuple[int, int, float, float]], frames=(1, 5, 9, 13, 17))
 
 
 def test_a_window_follows_the_actors_track_and_falls_back_to_the_most_confident_box():
-    from cascade.heads.features import FeatureRecipe, actor_windows
+    from cascade.heads.feature_inputs import FeatureRecipe, actor_windows
     from cascade.labels import group
 
     # track 0 (conf 0.6, x 0) in every frame but 17; track 1 (conf 0.9, x 50) in 1, 5 and 13: vectors 6 .. 12

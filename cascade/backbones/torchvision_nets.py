@@ -7,7 +7,7 @@ The fine-tuned action heads (:mod:`cascade.heads.model`) and the appearance feat
 the same weights load into both. The first weights (``pretrained``):
 
 * ``imagenet``: a torchvision state dict of the backbone found under ``$CASCADE_PRETRAINED`` (a file,
-  or a folder holding ``<backbone>*.pt``/``.pth`` files), else torchvision's own ImageNet weights
+  or a folder holding ``<backbone>*.pt``/``.pth`` files, directly or in a subfolder), else torchvision's own ImageNet weights
   (its download and cache), else random weights with a warning that says how to fix it;
 * a path: that torchvision state dict file;
 * ``none``: random weights.
@@ -82,23 +82,31 @@ def build_network(name: str, pretrained: str, outputs: int, clip_len: int | None
     is, for the warning."""
     chosen = backbone(name)
     model = chosen.build(clip_len)
-    if pretrained == "none":
-        init = "random"
+    file = weights_file(name, pretrained)
+    if file is not None:
+        init = load_state_dict_file(model, chosen, file)
     elif pretrained == "imagenet":
         init = _imagenet(model, chosen, who)
     else:
-        init = load_state_dict_file(model, chosen, Path(pretrained))
+        init = "random"
     path, last = chosen.classifier.rpartition(".")[::2]
     parent = model.get_submodule(path) if path else model
     setattr(parent, last, nn.Linear(classifier(model, name).in_features, outputs))
     return model, init
 
 
+def weights_file(name: str, pretrained: str) -> Path | None:
+    """The state dict file ``pretrained`` names for backbone ``name``: the path itself, or for ``imagenet``
+    the file ``$CASCADE_PRETRAINED`` names; None where torchvision's download (or nothing) gives the weights."""
+    if pretrained == "none":
+        return None
+    if pretrained == "imagenet":
+        return _local_file(name)
+    return Path(pretrained)
+
+
 def _imagenet(model: nn.Module, chosen: Backbone, who: str) -> str:
-    """ImageNet weights: ``$CASCADE_PRETRAINED``'s file for this backbone, else torchvision's, else none."""
-    local = _local_file(chosen.name)
-    if local is not None:
-        return load_state_dict_file(model, chosen, local)
+    """ImageNet weights from torchvision (its download and cache), else none with a warning."""
     try:
         model.load_state_dict(chosen.weights().get_state_dict(progress=True, check_hash=True))
         return f"imagenet (torchvision {chosen.weights()})"
@@ -120,7 +128,8 @@ def _local_file(name: str) -> Path | None:
     place = Path(given)
     if place.is_file():
         return place
-    found = sorted(p for p in place.glob(f"{name}*") if p.suffix in (".pt", ".pth")) if place.is_dir() else []
+    found = sorted(p for p in [*place.glob(f"{name}*"), *place.glob(f"*/{name}*")]
+                   if p.suffix in (".pt", ".pth") and p.is_file()) if place.is_dir() else []
     if not found:
         raise CascadeError(f"{place}: ${PRETRAINED_ENV} names no {name} state dict here ({name}*.pt or .pth); "
                            f"put one there, unset {PRETRAINED_ENV} to use torchvision's download, or pass --pretrained none")

@@ -95,7 +95,8 @@ def add_pair_cut(parser: argparse.ArgumentParser) -> None:
     """--pair-cut: report more than the most probable pair of an actor (cascade.heads.pairs)."""
     parser.add_argument("--pair-cut", type=float, default=None, metavar="P",
                         help="also report every other pair of an actor whose head gives it probability P or more "
-                             "(default: only the most probable pair, the seed's)")
+                             "(default: the cut each feature head chose on its training clips by an inner "
+                             "cross-validation, else only the most probable pair, the seed's)")
 
 
 def add_temporal_options(parser: argparse.ArgumentParser, training: bool) -> None:
@@ -216,10 +217,18 @@ def add_feature_options(parser: argparse.ArgumentParser, conf: bool = True) -> N
     group = parser.add_argument_group("features")
     group.add_argument("--every", type=int, default=defaults.FEATURE_EVERY,
                        help="features of every N-th detected frame (default: %(default)s)")
-    group.add_argument("--feature-backbone", choices=defaults.BACKBONE_CHOICES, default=defaults.FEATURE_BACKBONE,
-                       help="the network whose pooled embedding describes frames and boxes (default: %(default)s)")
-    group.add_argument("--feature-imgsz", type=int, default=defaults.FEATURE_IMGSZ,
-                       help="square size frames and boxes are resized to for it (default: %(default)s)")
+    group.add_argument("--feature-backbone", choices=defaults.FEATURE_BACKBONE_CHOICES, default=defaults.FEATURE_BACKBONE,
+                       help="the network whose pooled embedding describes frames and boxes; i3d: DeepMind's "
+                            "Kinetics-400 video network over a window of frames around each sampled frame, the "
+                            "whole frame and each actor's tube (default: %(default)s)")
+    group.add_argument("--feature-imgsz", type=int, default=None,
+                       help=f"square size frames and boxes are resized to for it (default: {defaults.FEATURE_IMGSZ}, "
+                            f"i3d {defaults.VIDEO_IMGSZ})")
+    group.add_argument("--video-frames", type=int, default=defaults.VIDEO_FRAMES,
+                       help="i3d: consecutive frames per window (default: %(default)s)")
+    group.add_argument("--video-fps", type=float, default=defaults.VIDEO_FPS,
+                       help="i3d: frames per second of a window: every round(video fps / this)-th frame "
+                            "(default: %(default)s)")
     group.add_argument("--pose-weights", default=defaults.POSE_WEIGHTS,
                        help="Ultralytics pose model for person keypoints (.pt or exported folder) "
                             "(default: %(default)s, which Ultralytics downloads)")
@@ -227,9 +236,11 @@ def add_feature_options(parser: argparse.ArgumentParser, conf: bool = True) -> N
         group.add_argument("--conf", type=float, default=defaults.DETECT_CONF,
                            help="boxes from this detection confidence get features (default: %(default)s)")
     if "--pretrained" not in parser._option_string_actions:
-        group.add_argument("--pretrained", default=defaults.PRETRAINED, metavar="imagenet|FILE",
-                           help=f"the backbone's weights: imagenet (the state dict ${defaults.PRETRAINED_ENV} names, else "
-                                "torchvision's download) or a torchvision state dict file (default: %(default)s)")
+        group.add_argument("--pretrained", default=defaults.PRETRAINED, metavar="imagenet|kinetics|FILE",
+                           help=f"the backbone's weights: imagenet or kinetics, its published weights (the file "
+                                f"${defaults.PRETRAINED_ENV} names or holds, else torchvision's download; i3d: else "
+                                "fetched once into cascade's data folder), or a file: a torchvision state dict; "
+                                "i3d: an .npz of its arrays or DeepMind's i3d-kinetics-400.ckpt (default: %(default)s)")
 
 
 def feature_settings(args: argparse.Namespace):

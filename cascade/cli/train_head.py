@@ -39,8 +39,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "to train); finetune: a whole network on decoded frames, the seed's (default: %(default)s, "
                              "measured in benchmarks/action_cv.py)")
     parser.add_argument("--features", type=lambda text: tuple(text.split(",")), default=defaults.FEATURE_KINDS,
-                        metavar="KINDS", help="--head features: what it reads, of " + ",".join(defaults.FEATURE_KINDS)
-                        + " (pose: the person head only) (default: all)")
+                        metavar="KINDS", help="--head features: what it reads, of " + ",".join(defaults.FEATURE_KIND_CHOICES)
+                        + " (pose: the person head only; video, video-tube, video-frame, kinetics: with "
+                        "--feature-backbone i3d) (default: " + ",".join(defaults.FEATURE_KINDS) + ")")
+    parser.add_argument("--feature-model", choices=defaults.FEATURE_MODEL_CHOICES, default=defaults.FEATURE_MODEL,
+                        help="--head features: linear (logistic regression, its L2 chosen by an inner cross-validation "
+                             "by source) or mlp (one hidden layer) (default: %(default)s)")
     parser.add_argument("--window", type=int, default=defaults.FEATURE_WINDOW,
                         help="--head features: sampled frames it sees around each frame (default: %(default)s)")
     add_feature_options(parser)

@@ -3,8 +3,10 @@
 Rows: ``video``, ``frame``, ``cls`` (the box's COCO class; -1 for the whole frame), ``conf``,
 ``x1 y1 x2 y2`` (pixels), ``track`` (the box's track among its class's boxes in the video, -1 for
 the frame row), the geometry and motion columns of :mod:`cascade.features.motion`, ``embedding``
-(the backbone's pooled vector) and ``keypoints`` (51 numbers for a person box, x y confidence of 17
-keypoints inside the box; null otherwise, NaN where the pose model found no one there).
+(the backbone's pooled vector: for I3D, the frame's window or the box's tube, :mod:`cascade.features.video`),
+``keypoints`` (51 numbers for a person box, x y confidence of 17 keypoints inside the box; null otherwise,
+NaN where the pose model found no one there) and ``kinetics`` (I3D only, frame rows: the window's 400
+Kinetics log-probabilities; null otherwise).
 
 Stored like the detections: Parquet parts under ``RUN/features/`` (:class:`~cascade.store.PartStore`),
 each committed atomically and holding whole videos, so a killed run keeps every committed video and
@@ -36,10 +38,11 @@ SCHEMA = pa.schema(
      ("x1", pa.float32()), ("y1", pa.float32()), ("x2", pa.float32()), ("y2", pa.float32()),
      ("track", pa.int32())]
     + [(name, pa.float32()) for name in MOTION_COLUMNS]
-    + [("embedding", pa.list_(pa.float32())), ("keypoints", pa.list_(pa.float32()))]
+    + [("embedding", pa.list_(pa.float32())), ("keypoints", pa.list_(pa.float32())),
+       ("kinetics", pa.list_(pa.float32()))]
 )
 #: Settings compared before rows are added: rows made otherwise mean other things.
-CHECKED_SETTINGS = ("every", "backbone", "backbone_weights", "imgsz", "conf", "pose_model")
+CHECKED_SETTINGS = ("every", "backbone", "backbone_weights", "imgsz", "conf", "pose_model", "video_frames", "video_fps")
 
 
 class FeatureCache:

@@ -23,7 +23,7 @@ from torch import nn
 from cascade import defaults
 from cascade.features.settings import FeatureSettings
 from cascade.backbones.preprocess import head_input, normalise
-from cascade.backbones.torchvision_nets import backbone, build_network
+from cascade.backbones.torchvision_nets import backbone, build_network, weights_file
 
 
 class Embedder:
@@ -31,6 +31,7 @@ class Embedder:
 
     def __init__(self, settings: FeatureSettings, device: torch.device | str = "cpu", batch: int = 32) -> None:
         model, self.init = build_network(settings.feature_backbone, settings.pretrained, 1, who="the features'")
+        self.weights_file = weights_file(settings.feature_backbone, settings.pretrained)
         path, last = backbone(settings.feature_backbone).classifier.rpartition(".")[::2]
         setattr(model.get_submodule(path) if path else model, last, nn.Identity())
         self.model = model.to(device).eval()
@@ -42,7 +43,7 @@ class Embedder:
         out = []
         with torch.inference_mode():
             for start in range(0, len(crops), self.batch):
-                images = torch.stack([head_input(frame, box, self.settings.feature_imgsz, defaults.CROP_PAD)
+                images = torch.stack([head_input(frame, box, self.settings.imgsz, defaults.CROP_PAD)
                                       for frame, box in crops[start : start + self.batch]])
                 out.append(self.model(normalise(images, self.device)).float().cpu().numpy())
         return np.concatenate(out) if out else np.empty((0, 0), np.float32)

@@ -43,7 +43,7 @@ MOTION_COLUMNS = ("cx", "cy", "width", "height", "speed", "scale_rate", "aspect_
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of every box of ``a`` (N, 4) with every box of ``b`` (M, 4), x1 y1 x2 y2:
     torchvision's ``box_iou``, as :func:`cascade.heads.inputs.same_actor` uses it, 0 where both are empty."""
-    a, b = (torch.as_tensor(np.asarray(boxes, np.float64).reshape(-1, 4)) for boxes in (a, b))
+    a, b = (torch.as_tensor(np.array(boxes, np.float64).reshape(-1, 4)) for boxes in (a, b))
     return box_iou(a, b).nan_to_num(0.0).numpy()
 
 

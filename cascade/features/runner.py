@@ -39,6 +39,7 @@ from cascade.features.embeddings import Embedder
 from cascade.features.motion import MOTION_COLUMNS, link_boxes, track_motion
 from cascade.features.pose import PoseModel, normalise_keypoints
 from cascade.features.settings import FeatureSettings
+from cascade.features.video import ClipJob, VideoEmbedder, tube_box
 from cascade.labels import COCO_CLASSES, group
 from cascade.ray_pool import RayOptions
 
@@ -77,10 +78,10 @@ class FeatureReport:
 
 
 @functools.lru_cache(maxsize=2)
-def embedder_for(settings: FeatureSettings) -> Embedder:
-    """One embedder per settings in a process: predict asks for features video after video, a Ray worker
-    shard after shard."""
-    return Embedder(settings)
+def embedder_for(settings: FeatureSettings) -> Embedder | VideoEmbedder:
+    """One embedder per settings in a process (an image backbone's, or I3D's for ``i3d``): predict asks for
+    features video after video, a Ray worker shard after shard."""
+    return VideoEmbedder(settings) if settings.video else Embedder(settings)
 
 
 @functools.lru_cache(maxsize=2)
@@ -146,13 +147,13 @@ def _compute_here(todo: list[str], videos: Mapping[str, str | Path], run_dir: st
     report.seconds = time.monotonic() - start
 
 
-def video_features(path: Path, video: str, rows: pd.DataFrame, settings: FeatureSettings, embedder: Embedder,
-                   pose: PoseModel) -> pa.Table:
+def video_features(path: Path, video: str, rows: pd.DataFrame, settings: FeatureSettings,
+                   embedder: Embedder | VideoEmbedder, pose: PoseModel) -> pa.Table:
     """One video's rows (see :mod:`cascade.features.cache`) from its detections ``rows``."""
     if rows.empty:
         raise CascadeError(f"{path}: no detected frames; detect it first")
     numbers = settings.sampled(rows.frame.unique())
-    decoded = read_frames(path, numbers)
+    decoded = read_frames(path, numbers)  # the sampled frames: pose, and an image backbone's embeddings
     kept = rows[rows.cls.isin(COCO_CLASSES) & (rows.conf >= settings.conf) & rows.frame.isin(numbers)]
     kept = kept.sort_values(["frame", "cls", "conf"], ascending=[True, True, False], kind="stable")
     boxes = kept[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
@@ -177,7 +178,14 @@ def video_features(path: Path, video: str, rows: pd.DataFrame, settings: Feature
             motion[track.index] = np.stack(list(moved.columns().values()), axis=1)
     actors[list(MOTION_COLUMNS)] = motion
 
-    embeddings = embedder([(decoded[n], None) for n in numbers] + [(decoded[int(f)], b) for f, b in zip(actors.frame, boxes)])
+    kinetics: list[np.ndarray | None] = [None] * (len(numbers) + len(actors))
+    if isinstance(embedder, VideoEmbedder):
+        embeddings, log_probs = _video_embeddings(path, rows, numbers, actors, boxes, (height, width), fps, settings,
+                                                  embedder)
+        kinetics[: len(numbers)] = list(log_probs[: len(numbers)])
+    else:
+        embeddings = embedder([(decoded[n], None) for n in numbers]
+                              + [(decoded[int(f)], b) for f, b in zip(actors.frame, boxes)])
     keypoints: list[np.ndarray | None] = [None] * len(actors)
     people = actors.index[actors.cls == PERSON]
     for number, index in actors.loc[people].groupby("frame").groups.items():
@@ -187,7 +195,23 @@ def video_features(path: Path, video: str, rows: pd.DataFrame, settings: Feature
     table = pd.concat([whole, actors], ignore_index=True)
     table["embedding"] = list(embeddings)
     table["keypoints"] = [None] * len(whole) + keypoints
+    table["kinetics"] = kinetics
     return pa.Table.from_pandas(table, schema=SCHEMA, preserve_index=False)
+
+
+def _video_embeddings(path: Path, rows: pd.DataFrame, numbers: list[int], actors: pd.DataFrame, boxes: np.ndarray,
+                      frame_size: tuple[int, int], fps: float, settings: FeatureSettings,
+                      embedder: VideoEmbedder) -> tuple[np.ndarray, np.ndarray]:
+    """I3D features of each sampled frame's window, then of each actor box's tube (:mod:`cascade.features.video`),
+    the tubes following the class's boxes detected at the counting confidence in every frame of the window."""
+    windows = embedder.windows(numbers, fps, int(rows.frame.max()))
+    counted = rows[rows.cls.isin(COCO_CLASSES) & (rows.conf >= settings.conf)]
+    by_class = {int(cls): {int(n): b[["x1", "y1", "x2", "y2"]].to_numpy(float) for n, b in of_class.groupby("frame")}
+                for cls, of_class in counted.groupby("cls")}
+    jobs = [ClipJob(n, windows[n]) for n in numbers]
+    jobs += [ClipJob(int(f), windows[int(f)], tube_box(box, by_class.get(int(c), {}), windows[int(f)], int(f), frame_size))
+             for f, c, box in zip(actors.frame, actors.cls, boxes)]
+    return embedder(path, jobs)
 
 
 def features_dataset(data, run_dir: str | Path, split: str = "all", settings: FeatureSettings = FeatureSettings(),

@@ -1,7 +1,7 @@
 """What makes a features cache: one frozen object from the flags to the cache's recorded settings.
 
-Rows made with another backbone, other weights, another sampling or another pose model cannot be
-mixed into one cache (their embeddings or keypoints mean other things), so :meth:`FeatureSettings.describe`
+Rows made with another backbone, other weights, another sampling, another window or another pose model
+cannot be mixed into one cache (their embeddings or keypoints mean other things), so :meth:`FeatureSettings.describe`
 names each of them, the weights by their sha256, and the cache refuses rows made otherwise.
 
 Example::
@@ -13,7 +13,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -24,25 +24,48 @@ from cascade.errors import CascadeError
 @dataclass(frozen=True)
 class FeatureSettings:
     """How features are computed. ``every``: every N-th detected frame is sampled (frame 1, 1 + N, ...);
-    ``feature_backbone`` / ``pretrained``: the network whose pooled embedding describes appearance (its
-    first weights as ``train-head --pretrained`` takes them); ``feature_imgsz``: the square it sees; ``conf``: boxes
-    below this detection confidence (the counting confidence) get no features; ``pose_weights``: the
-    Ultralytics pose model that gives person boxes their keypoints."""
+    ``feature_backbone`` / ``pretrained``: the network whose pooled embedding describes each box and frame
+    (its first weights as ``train-head --pretrained`` takes them; ``i3d``: the Kinetics-400 video network,
+    over a window of ``video_frames`` consecutive frames at about ``video_fps`` around each sampled frame,
+    :mod:`cascade.features.video`); ``feature_imgsz``: the square it sees (None: 128 for an image backbone,
+    ``defaults.VIDEO_IMGSZ`` for I3D); ``conf``: boxes below this detection confidence (the counting
+    confidence) get no features; ``pose_weights``: the Ultralytics pose model that gives person boxes
+    their keypoints."""
 
     every: int = defaults.FEATURE_EVERY
     feature_backbone: str = defaults.FEATURE_BACKBONE
     pretrained: str = defaults.PRETRAINED
-    feature_imgsz: int = defaults.FEATURE_IMGSZ
+    feature_imgsz: int | None = None
     conf: float = defaults.DETECT_CONF
     pose_weights: str = defaults.POSE_WEIGHTS
+    video_frames: int = defaults.VIDEO_FRAMES
+    video_fps: float = defaults.VIDEO_FPS
 
     def __post_init__(self) -> None:
         if self.every < 1:
             raise CascadeError(f"--every must be at least 1, got {self.every}")
-        if self.feature_imgsz < 32:
-            raise CascadeError(f"--feature-imgsz must be at least 32, got {self.feature_imgsz}")
+        if self.feature_backbone not in defaults.FEATURE_BACKBONE_CHOICES:
+            raise CascadeError(f"unknown --feature-backbone {self.feature_backbone!r}; valid: "
+                               f"{', '.join(defaults.FEATURE_BACKBONE_CHOICES)}")
+        if self.imgsz < 32:
+            raise CascadeError(f"--feature-imgsz must be at least 32, got {self.imgsz}")
+        if self.video_frames < 8 or self.video_fps <= 0:
+            raise CascadeError(f"--video-frames must be at least 8 (I3D halves time four times) and --video-fps "
+                               f"positive, got {self.video_frames} and {self.video_fps}")
         if not 0 <= self.conf <= 1:
             raise CascadeError(f"--conf must lie in [0, 1], got {self.conf}")
+
+    @property
+    def video(self) -> bool:
+        """Whether the backbone is the video network (windows of frames), not an image network."""
+        return self.feature_backbone == "i3d"
+
+    @property
+    def imgsz(self) -> int:
+        """The square the backbone sees: ``feature_imgsz``, else the backbone's default."""
+        if self.feature_imgsz is not None:
+            return self.feature_imgsz
+        return defaults.VIDEO_IMGSZ if self.video else defaults.FEATURE_IMGSZ
 
     def to_meta(self) -> dict:
         """The settings as plain data, for a head's checkpoint (:meth:`from_meta` reads them back)."""
@@ -52,6 +75,12 @@ class FeatureSettings:
     def from_meta(cls, meta: dict) -> "FeatureSettings":
         return cls(**meta)
 
+    def pinned(self, weights_file: Path | None) -> "FeatureSettings":
+        """These settings with the backbone's weights named by the file they were loaded from (None: as
+        given), so that a head trained on them finds the same weights again without the environment
+        variable or folder that led to them (:mod:`cascade.backbones`)."""
+        return self if weights_file is None else replace(self, pretrained=str(Path(weights_file).resolve()))
+
     def sampled(self, frames: Iterable[int]) -> list[int]:
         """The sampled frames among a video's (detected) frame numbers: 1, 1 + every, 1 + 2 every, ..."""
         return sorted({int(n) for n in frames if (int(n) - 1) % self.every == 0})
@@ -59,8 +88,11 @@ class FeatureSettings:
     def describe(self, backbone_init: str) -> dict:
         """The settings a cache records and checks; ``backbone_init``: where the backbone's weights came
         from (:func:`~cascade.backbones.torchvision_nets.build_network`, with their sha256)."""
-        return {"every": self.every, "backbone": self.feature_backbone, "backbone_weights": backbone_init,
-                "imgsz": self.feature_imgsz, "conf": self.conf, "pose_model": weights_id(self.pose_weights)}
+        described = {"every": self.every, "backbone": self.feature_backbone, "backbone_weights": backbone_init,
+                     "imgsz": self.imgsz, "conf": self.conf, "pose_model": weights_id(self.pose_weights)}
+        if self.video:
+            described.update(video_frames=self.video_frames, video_fps=self.video_fps)
+        return described
 
 
 def weights_id(weights: str) -> str:

@@ -1,18 +1,18 @@
 """A head's file: ``RUN/heads/<group>.pt`` holds the weights and what makes them usable and explainable.
 
-A feature head's metadata (:mod:`cascade.heads.features`) names, instead of a backbone and an input
-recipe, the features it reads, its window and the features' settings. A network head's metadata:
-group, pair ids in output order, the backbone, the input recipe (:class:`~cascade.heads.inputs.HeadInput`:
-size, crop, window), normalisation, initialisation, training arguments, metrics and code version.
-Loading (``weights_only=True``) checks all of it, and refuses a head trained otherwise than the
-caller expects rather than feed it other inputs. Each head is written atomically and alone: the
-other heads' files are never touched.
+Every checkpoint holds ``state_dict`` and ``meta``: the group, its pair ids in output order, the kind
+of head (``head``) and what that kind needs to be rebuilt and fed as it was trained (a network head:
+backbone and input recipe, :func:`cascade.heads.model.head_meta`; a feature head: the features it reads,
+their settings, its model and pair cut, :mod:`cascade.heads.feature_training`), training arguments,
+metrics and code version. This module knows no kind: loading (``weights_only=True``) checks the group and
+pairs, then asks the registry (:mod:`cascade.heads.kinds`) to build the model and to refuse a head
+trained otherwise than the caller expects rather than feed it other inputs. Each head is written
+atomically and alone: the other heads' files are never touched.
 
 Example::
 
     save_head(head_path("runs", group("dog")), model, head_meta(group("dog"), HeadInput(crop=True), "imagenet", args))
     model, meta = load_head(head_path("runs", group("dog")), group("dog"))
-    recipe = HeadInput.from_meta(meta)
 """
 
 from __future__ import annotations
@@ -25,13 +25,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cascade import __version__, defaults
 from cascade.errors import CascadeError
 from cascade.fileio import atomic_path
-from cascade.backbones.preprocess import IMAGENET_MEAN, IMAGENET_STD
-from cascade.heads.inputs import HeadInput, window_settings
-from cascade.heads.features import build_feature_head, is_feature_head
-from cascade.heads.model import build_head
+from cascade.heads.kinds import head_kind
 from cascade.labels import Group
 
 HEADS_DIR = "heads"
@@ -39,24 +35,6 @@ HEADS_DIR = "heads"
 
 def head_path(run_dir: str | Path, group: Group) -> Path:
     return Path(run_dir) / HEADS_DIR / f"{group.name}.pt"
-
-
-def head_meta(group: Group, recipe: HeadInput, init: str, args: dict, backbone: str = defaults.BACKBONE) -> dict:
-    """The metadata every checkpoint carries (plain types only, for weights_only loading). A
-    single-frame head records ``temporal`` none and a window of one frame; ``init`` says where the
-    backbone's first weights came from."""
-    return {
-        "group": group.name,
-        "pairs": list(group.pairs),
-        "backbone": backbone,
-        **recipe.to_meta(),
-        "mean": list(IMAGENET_MEAN),
-        "std": list(IMAGENET_STD),
-        "init": init,
-        "args": args,
-        "cascade_version": __version__,
-        "torch_version": torch.__version__,
-    }
 
 
 def save_head(path: str | Path, model: nn.Module, meta: dict) -> Path:
@@ -72,7 +50,9 @@ def save_head(path: str | Path, model: nn.Module, meta: dict) -> Path:
 def load_head(path: str | Path, group: Group, device: torch.device | str = "cpu", temporal: str | None = None,
               clip_len: int | None = None, clip_stride: int | None = None) -> tuple[nn.Module, dict]:
     """Load and check a head checkpoint for ``group``; any mismatch is a one-line error. ``temporal``,
-    ``clip_len``, ``clip_stride``: what the caller expects the head to have been trained with (None: any)."""
+    ``clip_len``, ``clip_stride``: what the caller expects the head to have been trained with (None: any;
+    a head kind without such settings ignores them)."""
+    expected = {"temporal": temporal, "clip_len": clip_len, "clip_stride": clip_stride}
     path = Path(path)
     train = f"`cascade train-head --actor {group.name}`"
     if not path.is_file():
@@ -92,27 +72,19 @@ def load_head(path: str | Path, group: Group, device: torch.device | str = "cpu"
     if list(meta.get("pairs", [])) != list(group.pairs):
         raise CascadeError(f"{path}: its outputs {meta.get('pairs')} are not the {group.name} pairs "
                            f"{list(group.pairs)}; train it again with {train}")
-    if is_feature_head(meta):  # reads cached features, not frames: no window of frames to check
-        name = "feature"
-        with torch.device("meta"):
-            model = build_feature_head(meta, len(group.pairs))
-    else:
-        recipe = HeadInput.from_meta(meta)
-        _check_expected(path, group, recipe, {"temporal": temporal, "clip_len": clip_len, "clip_stride": clip_stride})
-        name = checkpoint_backbone(meta)
-        with torch.device("meta"):  # no random initialisation to overwrite: loading takes 0.1 s, not 1 s
-            model, _ = build_head(group, "none", recipe.window, name)
+    kind = head_kind(meta)
+    problem = kind.check(meta, group, expected)
+    if problem:
+        raise CascadeError(f"{path}: this {group.name} head {problem}")
+    name = kind.describe(meta)
+    with torch.device("meta"):  # no random initialisation to overwrite: loading takes 0.1 s, not 1 s
+        model = kind.build(meta, group)
     try:
         model.load_state_dict(state, assign=True)
     except (RuntimeError, TypeError, AttributeError):
         raise CascadeError(f"{path}: weights do not fit a {name} {group.name} head ({_misfit(state, model)}); "
                            f"train it again with {train}") from None
     return model.to(device).eval(), meta
-
-
-def checkpoint_backbone(meta: dict) -> str:
-    """The checkpoint's backbone; checkpoints saved before backbones could be chosen are ResNet-34s."""
-    return str(meta.get("backbone", "resnet34"))
 
 
 def _misfit(state: dict, model: nn.Module) -> str:
@@ -126,19 +98,3 @@ def _misfit(state: dict, model: nn.Module) -> str:
         if tuple(shape) != tuple(tensor.shape):
             return f"{name} is {tuple(shape)}, not {tuple(tensor.shape)}"
     return f"unexpected {next((name for name in state if name not in wanted), 'entries')}"
-
-
-def _check_expected(path: Path, group: Group, recipe: HeadInput, expected: dict) -> None:
-    """Refuse a head trained otherwise than the caller's flags say, rather than feed it other inputs."""
-    trained = window_settings(recipe.window)
-    differ = [name for name, value in expected.items() if value is not None and value != trained[name]]
-
-    def flags(values: dict) -> str:
-        return " ".join(f"--{name.replace('_', '-')} {values[name]}" for name in differ)
-
-    if differ:
-        raise CascadeError(
-            f"{path}: this {group.name} head was trained with {flags(trained)}, not {flags(expected)}; "
-            f"leave those flags out to use it as trained, or retrain it with "
-            f"`cascade train-head --actor {group.name} {flags(expected)}`"
-        )

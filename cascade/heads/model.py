@@ -16,10 +16,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cascade import defaults
-from cascade.backbones.preprocess import normalise
+from cascade import __version__, defaults
+from cascade.backbones.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalise
 from cascade.backbones.torchvision_nets import build_network
-from cascade.heads.inputs import Window
+from cascade.heads.inputs import HeadInput, Window, window_settings
 from cascade.labels import Group
 
 
@@ -28,6 +28,51 @@ def build_head(group: Group, pretrained: str = defaults.PRETRAINED, window: Wind
     """The ``backbone`` with ``len(group.pairs)`` outputs, temporal over clips of ``window.clip_len`` frames
     when a window is given, first weights as ``pretrained`` says; returns it and where its weights came from."""
     return build_network(backbone, pretrained, len(group.pairs), None if window is None else window.clip_len, who=f"the {group.name}")
+
+
+def head_meta(group: Group, recipe: HeadInput, init: str, args: dict, backbone: str = defaults.BACKBONE) -> dict:
+    """The metadata a network head's checkpoint carries (plain types only, for weights_only loading). A
+    single-frame head records ``temporal`` none and a window of one frame; ``init`` says where the
+    backbone's first weights came from."""
+    return {
+        "group": group.name,
+        "pairs": list(group.pairs),
+        "head": "finetune",
+        "backbone": backbone,
+        **recipe.to_meta(),
+        "mean": list(IMAGENET_MEAN),
+        "std": list(IMAGENET_STD),
+        "init": init,
+        "args": args,
+        "cascade_version": __version__,
+        "torch_version": torch.__version__,
+    }
+
+
+def checkpoint_backbone(meta: dict) -> str:
+    """The checkpoint's backbone; checkpoints saved before backbones could be chosen are ResNet-34s."""
+    return str(meta.get("backbone", "resnet34"))
+
+
+def build_from_meta(meta: dict, group: Group) -> nn.Module:
+    """An untrained network shaped as a checkpoint's ``meta`` says (to load its weights into)."""
+    model, _ = build_head(group, "none", HeadInput.from_meta(meta).window, checkpoint_backbone(meta))
+    return model
+
+
+def unexpected_window(meta: dict, group: Group, expected: dict) -> str | None:
+    """Why a head cannot be used as the caller's flags expect (None: it can): a head trained otherwise
+    is refused rather than fed other inputs. ``expected``: temporal, clip_len, clip_stride (None: any)."""
+    trained = window_settings(HeadInput.from_meta(meta).window)
+    differ = [name for name, value in expected.items() if value is not None and value != trained[name]]
+
+    def flags(values: dict) -> str:
+        return " ".join(f"--{name.replace('_', '-')} {values[name]}" for name in differ)
+
+    if not differ:
+        return None
+    return (f"was trained with {flags(trained)}, not {flags(expected)}; leave those flags out to use it as "
+            f"trained, or retrain it with `cascade train-head --actor {group.name} {flags(expected)}`")
 
 
 def predict_batches(model: nn.Module, images: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:

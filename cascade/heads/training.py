@@ -42,12 +42,10 @@ from tqdm import tqdm
 from cascade import defaults
 from cascade.data import open_dataset
 from cascade.data.frames import read_frames
-from cascade.data.splits import validation_videos
 from cascade.errors import CascadeError
 from cascade.labels import Group, group as find_group
-from cascade.metrics import sample_prf
 from cascade.device import select_device
-from cascade.heads.checkpoint import head_meta, head_path, save_head
+from cascade.heads.checkpoint import head_path, save_head
 from cascade.detect.cache import CACHE_NAME, DetectionCache, load_detections
 from cascade.detect.options import DetectOptions
 from cascade.features.settings import FeatureSettings
@@ -55,32 +53,13 @@ from cascade.backbones.preprocess import normalise
 from cascade.backbones.torchvision_nets import backbone as backbone_of
 from cascade.heads.inputs import (HeadInput, Window, best_boxes, frames_needed, head_sample, head_window,
                                   same_actor)
-from cascade.heads.features import FeatureRecipe, train_feature_head
-from cascade.heads.model import build_head, predict_batches
+from cascade.heads.feature_inputs import FeatureRecipe
+from cascade.heads.feature_training import train_feature_head
+from cascade.heads.model import build_head, head_meta, predict_batches
+from cascade.heads.samples import Samples, TrainReport, frame_scores, instance_table, split_frames
 from cascade.workers import available_cores
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Samples:
-    """Decoded head inputs and their labels: one row per actor instance."""
-
-    images: torch.Tensor  # (N, 3, S, S) uint8, or (N, T, 3, S, S) for a temporal head
-    targets: torch.Tensor  # (N,) index into group.pairs
-    frame_ids: np.ndarray  # (N,) which annotated frame each sample came from
-    truth: np.ndarray  # (F, P) bool: true pairs of the group in each annotated frame
-    skipped: dict[str, str] = field(default_factory=dict)  # video file -> why it could not be decoded
-
-
-def instance_table(frames: pd.DataFrame, group: Group) -> pd.DataFrame:
-    """One row per instance of the group: video, path, frame, pair, box, frame_id."""
-    rows = []
-    for frame_id, row in enumerate(frames.itertuples(index=False)):
-        for pair, box in zip(row.instance_pairs, row.boxes):
-            if int(pair) in group.pairs:
-                rows.append((row.video, row.path, row.frame, int(pair), np.asarray(box, float), frame_id))
-    return pd.DataFrame(rows, columns=["video", "path", "frame", "pair", "box", "frame_id"])
 
 
 def boxless(instances: pd.DataFrame) -> pd.DataFrame:
@@ -169,50 +148,6 @@ def actor_boxes(annotated: dict[int, list[np.ndarray]], key: int, box: np.ndarra
     return boxes
 
 
-@dataclass
-class TrainReport:
-    """How a head was trained: per-epoch loss and validation scores, the epoch kept, the file."""
-
-    group: str
-    file: str
-    init: str
-    train_samples: int
-    val_samples: int
-    best_epoch: int
-    epochs: list[dict] = field(default_factory=list)
-    seconds: float = 0.0  # end to end: decoding and training
-    decode_seconds: float = 0.0
-    images_per_s: float = 0.0  # training samples (frames or clips) per second of the whole run
-    frames_per_sample: int = 1  # a temporal head's clip length
-    input_mib: float = 0.0  # the decoded uint8 inputs, training and validation, kept for all epochs
-    skipped: dict[str, str] = field(default_factory=dict)  # video file -> why it could not be decoded
-    without_box: int = 0  # crop on clip-level labels: frames left out, no detected box of the group
-    inputs: str = "uint8"  # what the kept inputs are: decoded frames (uint8) or feature windows (float32)
-
-    def summary(self) -> str:
-        table = pd.DataFrame(self.epochs).to_string(index=False, float_format="{:.3f}".format)
-        kept = f"epoch {self.best_epoch} (best validation F1)" if self.val_samples else f"the last epoch ({self.best_epoch}); no validation videos"
-        unit = "images" if self.frames_per_sample == 1 else f"clips of {self.frames_per_sample} frames"
-        text = (f"{self.group} head: {self.train_samples} training and {self.val_samples} validation samples, "
-                f"initialised from {self.init}; inputs kept as {self.inputs}: {self.input_mib:.1f} MiB\n{table}\n"
-                f"kept {kept} -> {self.file} ({self.seconds:.1f} s, {self.images_per_s:.0f} {unit}/s)")
-        if self.without_box:
-            text += f"\n{self.without_box} labelled frame(s) left out: no detected {self.group} box to crop"
-        if self.skipped:
-            text += f"\n{len(self.skipped)} video(s) skipped, not decodable: " + "; ".join(self.skipped.values())
-        return text
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
-
-
-def frame_scores(probs: torch.Tensor, samples: Samples) -> tuple[float, float, float]:
-    """Challenge P/R/F1 per annotated frame: predicted pairs (argmax per instance) vs true pairs."""
-    pred = np.zeros_like(samples.truth)
-    pred[samples.frame_ids, probs.argmax(1).numpy()] = True
-    return tuple(float(v) for v in sample_prf(pred, samples.truth))
-
-
 def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch.device, batch: int,
                     generator: torch.Generator, bar: tqdm, amp: bool = True,
                     order: torch.Tensor | None = None, freeze_bn: bool = False) -> torch.Tensor:
@@ -250,16 +185,6 @@ def train_one_epoch(model: nn.Module, samples: Samples, optimiser, device: torch
     return total / max(len(order), 1)
 
 
-def split_frames(dataset, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train frames and held-out validation frames (whole video groups, by the same hash as every split)."""
-    if not 0 <= val_fraction < 1:
-        raise CascadeError(f"--val-fraction must be at least 0 and below 1, got {val_fraction}")
-    frames = dataset.labelled_frames("train")
-    held = validation_videos(dataset.labelled_videos("train"), val_fraction, seed)
-    is_val = frames.video.isin(held)
-    return frames[~is_val].reset_index(drop=True), frames[is_val].reset_index(drop=True)
-
-
 def train_head(
     data,
     run_dir: str | Path = defaults.RUN_DIR,
@@ -283,6 +208,7 @@ def train_head(
     head: str = defaults.HEAD,
     features: Sequence[str] = defaults.FEATURE_KINDS,
     window: int = defaults.FEATURE_WINDOW,
+    feature_model: str = defaults.FEATURE_MODEL,
     feature_settings: FeatureSettings = FeatureSettings(),
     progress: bool = True,
 ) -> TrainReport:
@@ -297,8 +223,8 @@ def train_head(
     ``amp`` (CUDA only): bf16 autocast and channels-last memory; off gives the seed's fp32 steps.
     ``head="features"`` trains instead a light head on the run's features cache (computing what it
     lacks): ``features`` names what it reads, ``window`` how many sampled frames around each labelled
-    frame, ``feature_settings`` how the features are made (:mod:`cascade.heads.features`); the
-    network's flags (backbone, epochs, imgsz, crop, temporal ...) are then unused.
+    frame, ``feature_model`` its model (``linear`` or ``mlp``, :mod:`cascade.heads.feature_model`),
+    ``feature_settings`` how the features are made (:mod:`cascade.heads.feature_training`); the network's flags (backbone, epochs, imgsz, crop, temporal ...) are then unused.
     The checkpoint records the arguments exactly as this call received them.
     """
     received = {name: value for name, value in locals().items() if name != "progress"}  # before any other local
@@ -312,8 +238,8 @@ def train_head(
             log.warning("--head %s does not read %s (flags of --head finetune)", head,
                         ", ".join("--" + name.replace("_", "-") for name in unread))
         recipe = FeatureRecipe(tuple(features), window, feature_settings)  # bad --features: one line before any work
-        return train_feature_head(open_dataset(data, seed, run_dir), run_dir, group, recipe, received=received,
-                                  val_fraction=val_fraction, seed=seed, detect=DetectOptions(device=device),
+        return train_feature_head(open_dataset(data, seed, run_dir), run_dir, group, recipe, model=feature_model,
+                                  received=received, val_fraction=val_fraction, seed=seed, detect=DetectOptions(device=device),
                                   progress=progress)
     if epochs < 1 or batch < 1 or imgsz < 32 or lr <= 0:
         raise CascadeError("--epochs and --batch must be at least 1, --imgsz at least 32, --lr positive")
