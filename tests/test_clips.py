@@ -1,6 +1,7 @@
 """Clip-level labels, their split and folds, the presence rules, and what thresholds.json keeps."""
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from cascade.scores import presence
 from cascade.thresholds.fitness import swarm_cost
 from cascade.thresholds.files import Thresholds, load_thresholds, save_thresholds
 from cascade.thresholds.methods import tune_method
-from conftest import CLIPS
+from conftest import CLIPS, WEIGHTS
 
 LABELS = CLIPS / "labels.csv"
 
@@ -137,6 +138,43 @@ def test_a_run_refuses_a_seed_that_splits_its_clips_otherwise(tmp_path):
     with pytest.raises(CascadeError, match=r"split with --seed 0 \(test fraction 0.3\); --seed 7 \(test fraction "
                                            r"0.3\) would move \d+ of them .* pass --seed 0 or use another --run-dir"):
         open_dataset(LABELS, seed=7, run_dir=tmp_path)
+
+
+def _one_source(tmp_path):
+    """Two short real clips of one source: the seed's split puts both on one side, so the other side
+    has no dog clip and no car clip whatever the seed."""
+    return _clips_csv(tmp_path, [f"{CLIPS}/lixirui142__dog.mp4,dog-walking,s", f"{CLIPS}/ShreyanshBardia__crash.mp4,"
+                                 "car-rolling,s"], header="video,labels,group")
+
+
+def test_a_side_the_split_leaves_without_an_actor_is_warned_of_only_where_the_split_is_used(tmp_path, caplog):
+    data = open_dataset(_one_source(tmp_path), seed=0)
+    side = data.clips.split.iloc[0]
+    other = "test" if side == "train" else "train"
+    with caplog.at_level(logging.WARNING):
+        data.labelled_videos("all"), data.labelled_frames("all")
+        assert caplog.text == ""  # nothing is split: the seed cannot be the cause of anything
+        data.labelled_videos(side)
+        data.labelled_frames(side)  # once per dataset, not once per look
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path / 'clips.csv'}: --seed 0 puts no {actor} clip in {other} (groups are split whole); pass another "
+        "--seed or a split column to have one" for actor in ("car", "dog")]
+
+
+def test_tune_thresholds_on_all_clips_does_not_blame_the_seed(tmp_path, caplog):
+    from cascade.cli.main import main
+
+    labels = _one_source(tmp_path)
+    side = open_dataset(labels, seed=0).clips.split.iloc[0]
+    tune = ["tune-thresholds", "--data", str(labels), "--run-dir", str(tmp_path / "run"), "--weights", str(WEIGHTS),
+            "--device", "cpu", "--particles", "4", "--iters", "2", "--restarts", "1"]
+    with caplog.at_level(logging.WARNING):
+        assert main([*tune, "--split", "all"]) == 0
+    assert "--seed" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main([*tune, "--split", side]) == 0  # the detections are cached by now: only the tuning runs again
+    assert caplog.text.count("--seed 0 puts no") == 2 and "puts no dog clip in" in caplog.text
 
 
 def test_a_run_whose_labels_grew_keeps_its_split_and_says_where_the_new_videos_went(tmp_path, caplog):
