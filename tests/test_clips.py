@@ -1,6 +1,7 @@
 """Clip-level labels, their split and folds, the presence rules, and what thresholds.json keeps."""
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from cascade.scores import presence
 from cascade.thresholds.fitness import swarm_cost
 from cascade.thresholds.files import Thresholds, load_thresholds, save_thresholds
 from cascade.thresholds.methods import tune_method
-from conftest import CLIPS
+from conftest import CLIPS, WEIGHTS
 
 LABELS = CLIPS / "labels.csv"
 
@@ -139,6 +140,43 @@ def test_a_run_refuses_a_seed_that_splits_its_clips_otherwise(tmp_path):
         open_dataset(LABELS, seed=7, run_dir=tmp_path)
 
 
+def _one_source(tmp_path):
+    """Two short real clips of one source: the seed's split puts both on one side, so the other side
+    has no dog clip and no car clip whatever the seed."""
+    return _clips_csv(tmp_path, [f"{CLIPS}/lixirui142__dog.mp4,dog-walking,s", f"{CLIPS}/ShreyanshBardia__crash.mp4,"
+                                 "car-rolling,s"], header="video,labels,group")
+
+
+def test_a_side_the_split_leaves_without_an_actor_is_warned_of_only_where_the_split_is_used(tmp_path, caplog):
+    data = open_dataset(_one_source(tmp_path), seed=0)
+    side = data.clips.split.iloc[0]
+    other = "test" if side == "train" else "train"
+    with caplog.at_level(logging.WARNING):
+        data.labelled_videos("all"), data.labelled_frames("all")
+        assert caplog.text == ""  # nothing is split: the seed cannot be the cause of anything
+        data.labelled_videos(side)
+        data.labelled_frames(side)  # once per dataset, not once per look
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path / 'clips.csv'}: --seed 0 puts no {actor} clip in {other} (groups are split whole); pass another "
+        "--seed or a split column to have one" for actor in ("car", "dog")]
+
+
+def test_tune_thresholds_on_all_clips_does_not_blame_the_seed(tmp_path, caplog):
+    from cascade.cli.main import main
+
+    labels = _one_source(tmp_path)
+    side = open_dataset(labels, seed=0).clips.split.iloc[0]
+    tune = ["tune-thresholds", "--data", str(labels), "--run-dir", str(tmp_path / "run"), "--weights", str(WEIGHTS),
+            "--device", "cpu", "--particles", "4", "--iters", "2", "--restarts", "1"]
+    with caplog.at_level(logging.WARNING):
+        assert main([*tune, "--split", "all"]) == 0
+    assert "--seed" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main([*tune, "--split", side]) == 0  # the detections are cached by now: only the tuning runs again
+    assert caplog.text.count("--seed 0 puts no") == 2 and "puts no dog clip in" in caplog.text
+
+
 def test_a_run_whose_labels_grew_keeps_its_split_and_says_where_the_new_videos_went(tmp_path, caplog):
     rows = [f"c{i:02d}.mp4,dog-running,src{i % 7}" for i in range(30)]
     first = open_dataset(_clips_csv(tmp_path, rows[:20], header="video,labels,group"), seed=0, run_dir=tmp_path)
@@ -228,19 +266,38 @@ def test_sample_clips_keep_each_clip_s_source_from_the_sources_file_beside_the_l
     assert videos.group.tolist() == ["dalgu90/opencv-tutorial"]
 
 
-def test_sample_clips_condense_each_clip_and_skip_one_that_does_not_decode_whole(tmp_path, capsys):
+def test_sample_clips_keep_what_a_truncated_clip_decodes_and_skip_it_only_when_too_little_does(tmp_path, capsys,
+                                                                                                caplog):
     from cascade.cli.main import main
-    from cascade.data.frames import iter_frames
+    from cascade.data.frames import declared_frame_count, iter_frames
 
+    jump = CLIPS / "muhammad-baqir-410_jump.mp4"  # a real clip whose header declares 186 frames; 139 decode
+    assert declared_frame_count(jump) == 186 and sum(1 for _ in iter_frames(jump, check_complete=False)) == 139
     labels = _clips_csv(tmp_path, [f"{CLIPS}/dalgu90_car.mp4,car-running,dashcam",
-                                   f"{CLIPS}/muhammad-baqir-410_jump.mp4,adult-jumping,truncated"])
-    assert main(["sample-clips", str(labels), str(tmp_path / "demo"), "--frames-per-clip", "6"]) == 0
-    assert "skipped 1 that do not decode whole: muhammad-baqir-410_jump" in capsys.readouterr().out
+                                   f"{jump},adult-jumping,truncated",
+                                   f"{CLIPS}/sxmpxng__dog4.mp4,dog-none,297 declared and 294 decode"])
+    with caplog.at_level(logging.WARNING):
+        assert main(["sample-clips", str(labels), str(tmp_path / "demo"), "--frames-per-clip", "6"]) == 0
+    assert "skipped" not in capsys.readouterr().out
+    assert [r.getMessage() for r in caplog.records] == [  # one line for the truncated clip; none for a header off by 3
+        f"{jump}: truncated, only 139 of 186 declared frames decode; sampled from those"]
     written = pd.read_csv(tmp_path / "demo" / "labels.csv")
-    assert list(written.video) == ["dalgu90_car.mp4"] and list(written.labels) == ["car-running"]
-    frames = [frame for _, frame in iter_frames(tmp_path / "demo" / "dalgu90_car.mp4")]
-    assert len(frames) == 6 and frames[0].shape[0] == 320
-    assert list(open_dataset(tmp_path / "demo" / "labels.csv").clips.pairs) == [(57,)]  # car-running
+    assert list(written.video) == ["dalgu90_car.mp4", "muhammad-baqir-410_jump.mp4", "sxmpxng__dog4.mp4"]
+    assert list(written.labels) == ["car-running", "adult-jumping", "dog-none"]
+    for clip in written.video:  # 6 frames each: picked over the frames that decode, not over the header's count
+        frames = [frame for _, frame in iter_frames(tmp_path / "demo" / clip)]
+        assert len(frames) == 6 and frames[0].shape[0] == 320
+    assert list(open_dataset(tmp_path / "demo" / "labels.csv").clips.pairs) == [(57,), (15,), (79,)]
     assert written.group.isna().all()  # no group column and no SOURCES.csv beside the labels
     assert main(["sample-clips", str(labels), str(tmp_path / "demo")]) == 2
     assert "already holds sample clips" in capsys.readouterr().err
+
+    caplog.clear()  # 150 frames per clip: more than the 139 that decode, and 139 is under 90% of 186
+    with caplog.at_level(logging.WARNING):
+        assert main(["sample-clips", str(labels), str(tmp_path / "demo"), "--frames-per-clip", "150",
+                     "--overwrite"]) == 0
+    assert "skipped 1 that decode too few frames to sample: muhammad-baqir-410_jump" in capsys.readouterr().out
+    assert [r.getMessage() for r in caplog.records] == [
+        f"skipping a clip: {jump}: truncated, only 139 of 186 declared frames decode, fewer than the 150 frames per "
+        "clip asked for; re-encode or replace it"]
+    assert list(pd.read_csv(tmp_path / "demo" / "labels.csv").video) == ["dalgu90_car.mp4", "sxmpxng__dog4.mp4"]

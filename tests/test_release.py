@@ -3,7 +3,7 @@ import pytest
 
 from cascade.cli.main import main
 from cascade.data import A2DRelease, CSVDataset, open_dataset
-from cascade.data.frames import CorruptVideoError, iter_frames, read_frames
+from cascade.data.frames import CorruptVideoError, decodable_frames, evenly_spaced, iter_frames, read_frames
 from cascade.data.sample import SAMPLE_VIDEOS
 from cascade.errors import CascadeError
 from conftest import CLIPS, FRAMES_PER_VIDEO
@@ -60,6 +60,15 @@ def test_truncated_and_empty_videos_are_reported(tmp_path):
         list(iter_frames(empty))
     with pytest.raises(CascadeError, match="missing.mp4: video not found"):
         list(iter_frames(tmp_path / "missing.mp4"))
+
+
+def test_decodable_frames_are_picked_among_the_frames_that_decode_not_by_the_declared_count():
+    for clip, decodes, declares in (("tree.avi", 68, 444), ("carphone_pristine.mp4", 120, 120)):
+        every = dict(iter_frames(CLIPS / clip, check_complete=False))
+        picked, decoded, declared = decodable_frames(CLIPS / clip, lambda total: evenly_spaced(6, total))
+        assert (len(every), decoded, declared) == (decodes, decodes, declares)
+        assert sorted(picked) == evenly_spaced(6, decodes)  # over 444, frames past 68 would be asked for
+        assert all(np.array_equal(frame, every[number]) for number, frame in picked.items())
 
 
 def test_missing_root_and_annotations(tmp_path, sample_release):

@@ -23,5 +23,5 @@ def run(args: argparse.Namespace) -> None:
     from cascade.data.sample import build_sample_clips
 
     written, skipped = build_sample_clips(**flags_for(args, build_sample_clips))
-    note = f"; skipped {len(skipped)} that do not decode whole: {', '.join(skipped)}" if skipped else ""
+    note = f"; skipped {len(skipped)} that decode too few frames to sample: {', '.join(skipped)}" if skipped else ""
     print(f"wrote {written}{note}", file=results_stream())

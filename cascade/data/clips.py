@@ -16,7 +16,8 @@ What the cascade needs from it:
   taught that both actions are there. There are no boxes, so ``--crop`` is refused;
 * **a split**, when the CSV has no ``split`` column: by a stable hash of each clip's group and the
   seed (:mod:`cascade.data.splits`), recorded in the run directory; clips added later never move
-  the ones already split.
+  the ones already split. An actor the split leaves without a clip on one side is warned of when a
+  command uses the split (``train`` or ``test``), not under ``--split all``, which splits nothing.
 
 Example::
 
@@ -63,24 +64,40 @@ class ClipDataset(Dataset):
                                "their file name without extension, which must be unique)")
         self.named_groups = named_groups(self.source, table)
         clips["group"] = video_groups(clips.video.tolist(), clips.path.tolist(), self.named_groups)
+        self._seed = seed
+        self._missing_sides: dict[str, str] = {}  # actor -> the side of the seed's split without a clip of it
         if "split" not in table.columns:
             videos = pd.DataFrame({"video": clips.video, "group": clips.group,
                                    "groups": clips.pairs.map(groups_of_pairs)})
             sides = hashed_split(videos, test_fraction, seed)
-            for actor, side in missing_sides(videos, sides).items():
-                log.warning("%s: --seed %d puts no %s clip in %s (groups are split whole); pass another --seed "
-                            "or a split column to have one", self.source, seed, actor, side)
+            self._missing_sides = missing_sides(videos, sides)
             clips["split"] = clips.video.map(sides)
             if run_dir is not None:
                 record_split(run_dir, sides, seed, test_fraction, str(self.source))
         self.clips = clips
 
+    def labelled_frames(self, split: str = "all") -> pd.DataFrame:
+        """The frames of the split's clips (see :attr:`frames`)."""
+        self._warn_of_missing_sides(split)
+        return super().labelled_frames(split)
+
     def labelled_videos(self, split: str = "all") -> pd.DataFrame:
         """One row per clip of the split: video, path, split, groups (of its pairs), group (its source)."""
+        self._warn_of_missing_sides(split)
         clips = select_split(self.clips, split, self.source)
         return pd.DataFrame({"video": clips.video, "path": clips.path, "split": clips.split,
                              "groups": clips.pairs.map(groups_of_pairs), "group": clips.group,
                              }).sort_values("video").reset_index(drop=True)
+
+    def _warn_of_missing_sides(self, split: str) -> None:
+        """Warn, once, of each actor that the seed's split leaves without a clip on one side, when the
+        split is used (``train`` or ``test``): ``all`` splits nothing, so the seed cannot be the cause there."""
+        if split == "all":
+            return
+        for actor, side in self._missing_sides.items():
+            log.warning("%s: --seed %d puts no %s clip in %s (groups are split whole); pass another --seed "
+                        "or a split column to have one", self.source, self._seed, actor, side)
+        self._missing_sides = {}
 
     @cached_property
     def frames(self) -> pd.DataFrame:  # type: ignore[override]

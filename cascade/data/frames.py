@@ -10,13 +10,14 @@ Example::
     for number, frame in iter_frames("clip.mp4"):   # BGR uint8 (H, W, 3)
         ...
     frames = read_frames("clip.mp4", [1, 40])         # {1: ..., 40: ...}
+    picked, decoded, declared = decodable_frames("clip.mp4", lambda total: evenly_spaced(8, total))
     write_video("copy.mp4", (f for _, f in iter_frames("clip.mp4")), fps=25)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -99,6 +100,28 @@ def read_frames(path: str | Path, numbers: Iterable[int], past_end: Iterable[int
     if last < final:
         found[last] = last_frame
     return found
+
+
+def decodable_frames(path: str | Path, choose: Callable[[int], Iterable[int]]
+                     ) -> tuple[dict[int, np.ndarray], int, int]:
+    """The frames that ``choose(total)`` picks (1-based numbers) among the ``total`` frames of the video
+    that decode, whatever its container declares: ``(frames by number, decoded, declared)``.
+
+    Frames are first picked by the declared count as they decode, in one pass; where the count is
+    wrong (a truncated file, a header off by a few frames, or none), those picks are dropped and a
+    second pass, stopping at the last pick, takes ``choose(decoded)``. Only picked frames are held.
+    Whether a video that decodes short is still usable is the caller's rule."""
+    path = Path(path)
+    declared = declared_frame_count(path)
+    wanted = {int(n) for n in choose(declared)} if declared else set()
+    found: dict[int, np.ndarray] = {}
+    decoded = 0
+    for decoded, frame in iter_frames(path, check_complete=False):
+        if decoded in wanted:
+            found[decoded] = frame
+    if decoded != declared:
+        found = read_frames(path, choose(decoded))
+    return found, decoded, declared
 
 
 def evenly_spaced(count: int, total: int) -> list[int]:

@@ -17,7 +17,9 @@ frames with a detection stays an unbiased estimate of the whole clip's), re-enco
 ``labels.csv`` beside them keeps each clip's labels, note and group (its source: the labels CSV's
 ``group`` column, else the repository that a ``SOURCES.csv`` beside it names, as ``../shared/clips``
 has, else none), so cross-validation on the condensed clips still keeps a source on one side of a
-fold. Clips that cannot be decoded whole are skipped and reported.
+fold. A clip whose container declares more frames than decode (a truncated file) keeps the frames
+that do decode, with one warning; it is skipped and reported only when too little of it decodes to
+sample (:func:`_decodable`).
 
 Example::
 
@@ -35,12 +37,14 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
 import cv2
 import numpy as np
 
 from cascade.data.annotations import write_annotation
-from cascade.data.frames import declared_frame_count, evenly_spaced, iter_frames, write_video
+from cascade.data.frames import (MIN_DECODED_SHARE, CorruptVideoError, decodable_frames, evenly_spaced,
+                                  iter_frames, write_video)
 from cascade.errors import CascadeError
 from cascade.fileio import write_text_atomic
 from cascade.labels import pair_name
@@ -162,9 +166,26 @@ def _listed_sources(path: Path) -> dict[str, str]:
 
 
 def _spread(clip: Path, count: int) -> list[np.ndarray]:
-    """``count`` frames spread evenly over the clip, decoded in one pass; the clip must decode whole."""
-    wanted = set(evenly_spaced(count, declared_frame_count(clip)))
-    return [frame for number, frame in iter_frames(clip) if number in wanted]
+    """``count`` frames spread evenly over the frames of the clip that decode (:func:`_decodable`)."""
+    return _decodable(clip, lambda total: evenly_spaced(count, total), count)
+
+
+def _decodable(clip: Path, choose: Callable[[int], Iterable[int]], needed: int) -> list[np.ndarray]:
+    """The frames ``choose(total)`` picks among the clip's ``total`` frames that decode, in order.
+
+    Containers often declare a wrong frame count, so the picks follow what decodes. A clip with fewer
+    than :data:`~cascade.data.frames.MIN_DECODED_SHARE` of its declared frames decodable (truncated)
+    is kept with one warning naming the file and the counts, when at least ``needed`` frames (the
+    frames per clip asked for) decode; with fewer it is dropped (:class:`CorruptVideoError`): too
+    little of it to sample, and its labels, which hold for the whole clip, may lie in the part lost.
+    A header off by a few frames is not worth a warning."""
+    frames, decoded, declared = decodable_frames(clip, choose)
+    if declared and decoded < MIN_DECODED_SHARE * declared:
+        if decoded < needed:
+            raise CorruptVideoError(f"{clip}: truncated, only {decoded} of {declared} declared frames decode, fewer "
+                                    f"than the {needed} frames per clip asked for; re-encode or replace it")
+        log.warning("%s: truncated, only %d of %d declared frames decode; sampled from those", clip, decoded, declared)
+    return [frames[number] for number in sorted(frames)]
 
 
 def _segment(clip: Path, start: int, count: int) -> list[np.ndarray]:

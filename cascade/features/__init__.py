@@ -9,5 +9,7 @@ every cross-validation of those heads, only reads it.
 - :mod:`~cascade.features.pose`: 17 keypoints per person box from an Ultralytics pose model;
 - :mod:`~cascade.features.motion`: boxes linked across sampled frames, their speed and change of shape;
 - :mod:`~cascade.features.cache`: the Parquet parts under ``RUN/features/``, resumable, settings checked;
-- :mod:`~cascade.features.runner`: computing what the cache lacks.
+- :mod:`~cascade.features.local`: computing what the cache lacks in this process (or one Ray worker);
+- :mod:`~cascade.features.ray_runner`: shards of videos on a Ray cluster;
+- :mod:`~cascade.features.runner`: what to compute, and which runner does it.
 """

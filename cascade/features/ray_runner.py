@@ -4,7 +4,7 @@ into the features cache.
 The pool (:mod:`cascade.ray_pool`, the one detection uses: ``--ray local|auto|ray://host:port``,
 shards, retries of a killed worker, nodes checked for shared paths and for the same weights) deals
 the videos whose features the cache lacks; each worker runs the single-process runner
-(:func:`cascade.features.runner.compute_features`) on its shard, reading the shard's detections from
+(:func:`cascade.features.local.compute_locally`) on its shard, reading the shard's detections from
 the run's cache and committing each finished video as its own part into ``RUN/features/``. Features
 run on CPUs (a 128 px backbone and a pose model once per frame that holds a person): one worker per
 ``--ray-cpus-per-worker`` CPUs (default 1), none of them holding a GPU.
@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 from cascade.errors import CascadeError
+from cascade.features.local import compute_locally, embedder_for
 from cascade.features.settings import FeatureSettings
 from cascade.ray_pool import PoolReport, PoolWorker, RayOptions, run_pool
 
@@ -27,8 +28,6 @@ class FeatureWorker(PoolWorker):
     (the pool's "cpu" here: it holds no GPU) is not read: features are computed on the CPU, as in one process."""
 
     def __init__(self, settings: FeatureSettings, device: str) -> None:
-        from cascade.features.runner import embedder_for
-
         self.features = settings
         self.embedder = embedder_for(settings)
 
@@ -38,9 +37,7 @@ class FeatureWorker(PoolWorker):
     def run_shard(self, run_dir: str, videos: list[tuple[str, str]]) -> dict:
         """Features of the shard's videos the cache lacks, each committed as it finishes (a retry skips what
         the killed attempt committed)."""
-        from cascade.features.runner import compute_features
-
-        report = compute_features(dict(videos), run_dir, self.features, commit_every=0, progress=False)
+        report = compute_locally(dict(videos), run_dir, self.features, commit_every=0, progress=False)
         return {"frames": report.frames, "failed": report.failed}
 
 

@@ -42,7 +42,8 @@ from cascade.data.splits import group_folds
 from cascade.detect.runner import detect_videos
 from cascade.errors import CascadeError
 from cascade.features.cache import FeatureCache
-from cascade.features.runner import compute_features, embedder_for
+from cascade.features.local import embedder_for
+from cascade.features.runner import compute_features
 from cascade.heads.checkpoint import head_path, save_head
 from cascade.heads.feature_inputs import FeatureRecipe, feature_windows
 from cascade.heads.feature_model import FeatureHead, fit_linear, fit_mlp
