@@ -42,10 +42,11 @@ RUNTIMES = ("auto", "openvino", "torch")
 class VideoNetwork:
     """I3D for clips of ``frames`` frames of ``imgsz`` pixels, ``batch`` clips per pass, on ``runtime``
     (``auto``: PyTorch on ``device`` when it is a GPU, else OpenVINO when installed, else PyTorch).
-    ``weights``: an I3D weights file (:mod:`cascade.backbones.i3d_weights`); None: random weights."""
+    ``weights``: an I3D weights file (:mod:`cascade.backbones.i3d_weights`); None: random weights.
+    ``precision``: OpenVINO's inference precision (``f32``, ``bf16``; None: the fastest this CPU has)."""
 
     def __init__(self, weights: Path | None, frames: int, imgsz: int, runtime: str = "auto", batch: int = 1,
-                 device: str | torch.device = "cpu") -> None:
+                 device: str | torch.device = "cpu", precision: str | None = None) -> None:
         if runtime not in RUNTIMES:
             raise CascadeError(f"unknown video runtime {runtime!r}; valid: {', '.join(RUNTIMES)}")
         self.frames, self.imgsz, self.batch = frames, imgsz, batch
@@ -59,7 +60,7 @@ class VideoNetwork:
         if runtime == "auto":
             runtime = "torch" if self.device.type == "cuda" or not _has_openvino() else "openvino"
         if runtime == "openvino":
-            self._compiled = _compile(encoder, self.init, frames, imgsz, batch)
+            self._compiled = _compile(encoder, self.init, frames, imgsz, batch, precision)
             precision = self._compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
             import openvino
 
@@ -99,7 +100,8 @@ def _has_openvino() -> bool:
     return True
 
 
-def _compile(encoder: Callable[[], ClipEncoder], init: str, frames: int, imgsz: int, batch: int):
+def _compile(encoder: Callable[[], ClipEncoder], init: str, frames: int, imgsz: int, batch: int,
+             precision: str | None):
     """The encoder compiled by OpenVINO for the CPU, its IR converted once per weights and shape and kept
     in the data folder (written aside, then renamed in: a concurrent process keeps the first one)."""
     import openvino as ov
@@ -120,4 +122,5 @@ def _compile(encoder: Callable[[], ClipEncoder], init: str, frames: int, imgsz: 
             os.replace(aside, folder)
         except OSError:  # another process put its copy there first
             shutil.rmtree(aside, ignore_errors=True)
-    return core.compile_model(core.read_model(ir), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
+    config = {"PERFORMANCE_HINT": "LATENCY", **({"INFERENCE_PRECISION_HINT": precision} if precision else {})}
+    return core.compile_model(core.read_model(ir), "CPU", config)

@@ -130,6 +130,18 @@ def evenly_spaced(count: int, total: int) -> list[int]:
     return sorted({int((i + 0.5) * total / count) + 1 for i in range(count)})
 
 
+def in_runs(runs: int, length: int, step: int, total: int) -> list[int]:
+    """``runs`` runs of ``length`` frame numbers ``step`` apart, each centred in one of ``runs`` equal bins of
+    ``total`` frames (clamped inside the video; runs of a short video may overlap, their frames kept once)."""
+    span = step * (length - 1)
+    picked: set[int] = set()
+    for i in range(max(1, runs)):
+        start = int((i + 0.5) * total / max(1, runs)) + 1 - span // 2
+        start = min(max(start, 1), max(total - span, 1))
+        picked.update(min(start + step * k, total) for k in range(length))
+    return sorted(picked)
+
+
 def frame_rate(path: str | Path, default: float = 25.0) -> float:
     """The frame rate the container declares, else ``default``."""
     capture = _open(Path(path))

@@ -11,9 +11,14 @@ The labels are ours, chosen by looking at the clips; boxes are coarse hand-drawn
 as fractions of the frame (x1, y1, x2, y2). ``SAMPLE_VIDEOS`` is the one table of them.
 
 **Sample clips** (:func:`build_sample_clips`), for the main job on real labelled data in minutes:
-each clip of a clip-level labels CSV is condensed to ``frames_per_clip`` frames spread evenly over
-its whole length (so every actor the clip-level labels name is still shown, and the fraction of
-frames with a detection stays an unbiased estimate of the whole clip's), re-encoded at 320 px high;
+each clip of a clip-level labels CSV is condensed to ``frames_per_clip`` frames, re-encoded at 320 px
+high. Spread evenly over its whole length (``runs`` 0), every actor the clip-level labels name is still
+shown and the fraction of frames with a detection stays an unbiased estimate of the whole clip's, but
+nothing moves between two frames a second apart. In ``runs`` runs of consecutive frames at about
+``defaults.VIDEO_FPS`` (every second frame of a 25 fps clip), centred in equal parts of the clip and
+written at that rate, a video network sees motion in each run and the runs still sample the whole
+clip; with runs as long as the video network's window and ``--every`` equal to that length, each
+sampled frame's window is exactly one run (:meth:`~cascade.features.settings.FeatureSettings.sampled`);
 ``labels.csv`` beside them keeps each clip's labels, note and group (its source: the labels CSV's
 ``group`` column, else the repository that a ``SOURCES.csv`` beside it names, as ``../shared/clips``
 has, else none), so cross-validation on the condensed clips still keeps a source on one side of a
@@ -24,7 +29,7 @@ sample (:func:`_decodable`).
 Example::
 
     build_sample_release("sample", clips="../shared/clips")
-    build_sample_clips("../shared/clips/labels.csv", "demo-clips", frames_per_clip=48)
+    build_sample_clips("../shared/clips/labels.csv", "demo-clips", frames_per_clip=48, runs=3)   # 3 runs of 16
     # cascade sample-release sample --clips ../shared/clips
     # cascade sample-clips ../shared/clips/labels.csv demo-clips
 """
@@ -42,9 +47,10 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
+from cascade import defaults
 from cascade.data.annotations import write_annotation
-from cascade.data.frames import (MIN_DECODED_SHARE, CorruptVideoError, decodable_frames, evenly_spaced,
-                                  iter_frames, write_video)
+from cascade.data.frames import (MIN_DECODED_SHARE, CorruptVideoError, decodable_frames, evenly_spaced, frame_rate,
+                                  in_runs, iter_frames, write_video)
 from cascade.errors import CascadeError
 from cascade.fileio import write_text_atomic
 from cascade.labels import pair_name
@@ -91,6 +97,7 @@ SAMPLE_VIDEOS: tuple[SampleVideo, ...] = (
 
 SOURCES = "SOURCES.csv"  # beside a labels CSV: each clip's source repository (../shared/clips has one)
 HEIGHT = 320
+SPREAD_FPS = 25.0  # the rate frames spread over a clip are written at (A2D's); their spacing is not kept
 ANNOTATED_PER_VIDEO = 3
 log = logging.getLogger(__name__)
 
@@ -125,10 +132,11 @@ def build_sample_release(
     return root
 
 
-def build_sample_clips(labels: str | Path, root: str | Path, frames_per_clip: int = 48,
+def build_sample_clips(labels: str | Path, root: str | Path, frames_per_clip: int = 48, runs: int = 0,
                        overwrite: bool = False) -> tuple[Path, dict[str, str]]:
-    """Condense every clip of a clip-level labels CSV into ``root`` (see the module docstring); returns
-    the new ``labels.csv`` and the clips skipped, with why."""
+    """Condense every clip of a clip-level labels CSV into ``root`` (see the module docstring): with ``runs``
+    0, ``frames_per_clip`` frames spread over it; else that many frames in ``runs`` runs of consecutive
+    frames at about ``defaults.VIDEO_FPS``. Returns the new ``labels.csv`` and the clips skipped, with why."""
     from cascade.data import open_dataset
 
     labels, root = Path(labels), Path(root)
@@ -137,17 +145,23 @@ def build_sample_clips(labels: str | Path, root: str | Path, frames_per_clip: in
         raise CascadeError(f"{root}: already holds sample clips; choose another folder or pass --overwrite")
     if frames_per_clip < 2:
         raise CascadeError(f"--frames-per-clip must be at least 2, got {frames_per_clip}")
+    if runs < 0 or (runs and frames_per_clip % runs):
+        raise CascadeError(f"--runs must be 0 (frames spread over the clip) or divide --frames-per-clip "
+                           f"{frames_per_clip} into runs of equal length, got {runs}")
     table = {row["video"]: row for row in csv.DictReader(labels.open(newline="", encoding="utf-8"))}
     listed = _listed_sources(labels.parent / SOURCES)
     rows, skipped = [], {}
     for clip in clips.itertuples(index=False):
         try:
-            frames = _spread(Path(clip.path), frames_per_clip)
+            if runs:
+                frames, fps = _runs(Path(clip.path), runs, frames_per_clip // runs)
+            else:
+                frames, fps = _spread(Path(clip.path), frames_per_clip), SPREAD_FPS
         except CascadeError as exc:
             log.warning("skipping a clip: %s", exc)
             skipped[clip.video] = str(exc)
             continue
-        _encode(root / f"{clip.video}.mp4", frames)
+        _encode(root / f"{clip.video}.mp4", frames, fps)
         source = next(row for key, row in table.items() if Path(key).stem == clip.video)
         group = (source.get("group") or "").strip() or listed.get(clip.video, "")
         rows.append([f"{clip.video}.mp4", source["labels"], source.get("note", ""), group])
@@ -168,6 +182,16 @@ def _listed_sources(path: Path) -> dict[str, str]:
 def _spread(clip: Path, count: int) -> list[np.ndarray]:
     """``count`` frames spread evenly over the frames of the clip that decode (:func:`_decodable`)."""
     return _decodable(clip, lambda total: evenly_spaced(count, total), count)
+
+
+def _runs(clip: Path, runs: int, length: int) -> tuple[list[np.ndarray], float]:
+    """``runs`` runs of ``length`` consecutive frames at about ``defaults.VIDEO_FPS`` (every ``step``-th frame),
+    centred in equal parts of the clip (:func:`~cascade.data.frames.in_runs`), and the frame rate that keeps
+    their time: the source's over ``step``."""
+    fps = frame_rate(clip)
+    step = max(1, int(round(fps / defaults.VIDEO_FPS)))
+    frames = _decodable(clip, lambda total: in_runs(runs, length, step, total), runs * length)
+    return frames, fps / step
 
 
 def _decodable(clip: Path, choose: Callable[[int], Iterable[int]], needed: int) -> list[np.ndarray]:
@@ -195,11 +219,11 @@ def _segment(clip: Path, start: int, count: int) -> list[np.ndarray]:
     return frames
 
 
-def _encode(target: Path, frames: list[np.ndarray]) -> tuple[int, int]:
-    """Re-encode frames at 320 px high (even width), written atomically."""
+def _encode(target: Path, frames: list[np.ndarray], fps: float = SPREAD_FPS) -> tuple[int, int]:
+    """Re-encode frames at 320 px high (even width) and ``fps``, written atomically."""
     src_h, src_w = frames[0].shape[:2]
     width = int(round(src_w * HEIGHT / src_h / 2)) * 2
-    write_video(target, (cv2.resize(f, (width, HEIGHT), interpolation=cv2.INTER_AREA) for f in frames), 25.0)
+    write_video(target, (cv2.resize(f, (width, HEIGHT), interpolation=cv2.INTER_AREA) for f in frames), fps)
     return HEIGHT, width
 
 

@@ -42,7 +42,7 @@ SCHEMA = pa.schema(
        ("kinetics", pa.list_(pa.float32()))]
 )
 #: Settings compared before rows are added: rows made otherwise mean other things.
-CHECKED_SETTINGS = ("every", "backbone", "backbone_weights", "imgsz", "conf", "pose_model", "video_frames", "video_fps")
+CHECKED_SETTINGS = ("every", "sampling", "backbone", "backbone_weights", "imgsz", "conf", "pose_model", "video_frames", "video_fps")
 
 
 class FeatureCache:

@@ -7,7 +7,7 @@ names each of them, the weights by their sha256, and the cache refuses rows made
 Example::
 
     settings = FeatureSettings(every=4, pose_weights="yolo11n-pose.pt")
-    settings.sampled([1, 2, ..., 48])       # [1, 5, 9, ..., 45]: the frames whose features are computed
+    settings.sampled(range(1, 49))          # [3, 7, 11, ..., 47]: one frame per block of 4, its centre
 """
 
 from __future__ import annotations
@@ -17,8 +17,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from cascade import defaults
 from cascade.errors import CascadeError
+
+
+#: How :meth:`FeatureSettings.sampled` picks frames, recorded in the cache: rows picked otherwise (the
+#: first frame of each block, before 2026-12) sit at other frames.
+SAMPLING = "block-centre"
 
 
 @dataclass(frozen=True)
@@ -82,13 +89,25 @@ class FeatureSettings:
         return self if weights_file is None else replace(self, pretrained=str(Path(weights_file).resolve()))
 
     def sampled(self, frames: Iterable[int]) -> list[int]:
-        """The sampled frames among a video's (detected) frame numbers: 1, 1 + every, 1 + 2 every, ..."""
-        return sorted({int(n) for n in frames if (int(n) - 1) % self.every == 0})
+        """The sampled frames among a video's (detected) frame numbers: one per block of ``every`` frames
+        (1 .. every, every + 1 .. 2 every, ...), the detected frame nearest to the block's frame
+        ``every // 2 + 1`` (ties: the later). A video network's window of ``every`` frames around it then
+        covers its block, so runs of consecutive frames that long (``sample-clips --runs``) are one
+        window each, never a window across two runs."""
+        numbers = np.unique(np.asarray(list(frames), np.int64))
+        if not len(numbers):
+            return []
+        block = (numbers - 1) // self.every
+        distance = np.abs(numbers - (block * self.every + self.every // 2 + 1)) * 2 - (numbers > block * self.every
+                                                                                       + self.every // 2 + 1)
+        order = np.lexsort((distance, block))  # by block, then nearest (the later on a tie) first
+        first = np.unique(block[order], return_index=True)[1]
+        return sorted(int(n) for n in numbers[order][first])
 
     def describe(self, backbone_init: str) -> dict:
         """The settings a cache records and checks; ``backbone_init``: where the backbone's weights came
         from (:func:`~cascade.backbones.torchvision_nets.build_network`, with their sha256)."""
-        described = {"every": self.every, "backbone": self.feature_backbone, "backbone_weights": backbone_init,
+        described = {"every": self.every, "sampling": SAMPLING, "backbone": self.feature_backbone, "backbone_weights": backbone_init,
                      "imgsz": self.imgsz, "conf": self.conf, "pose_model": weights_id(self.pose_weights)}
         if self.video:
             described.update(video_frames=self.video_frames, video_fps=self.video_fps)
