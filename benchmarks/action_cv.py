@@ -291,7 +291,8 @@ def main() -> None:
             folder = args.work / f"seed{seed}" / f"fold{number}"
             csv = fold_csv(folder, table, set(held_out))
             base = fresh_run(folder / "actor", args.work / "detected", None)
-            tune_thresholds(csv, base, split="train", seed=seed, progress=False)
+            tune_thresholds(csv, base, split="train", seed=seed, progress=False,
+                            options=DetectOptions(weights=args.weights, device="cpu", stride=args.stride))
             for name in args.rows:
                 row = ROWS[name]
                 features = None if row.finetune else caches[settings_key(row.settings(args))]

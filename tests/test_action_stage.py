@@ -42,6 +42,7 @@ def test_checkpoints_carry_their_metadata(trained_run, sample_release):
             "lr": 0.001, "imgsz": 64, "crop": False, "temporal": "none", "clip_len": 8, "clip_stride": 2,
             "backbone": "resnet34", "pretrained": "none", "freeze_bn": False, "val_fraction": 0.5, "device": "cpu",
             "seed": 0, "amp": True, "head": "finetune", "features": ["appearance", "motion", "pose"], "window": 5,
+            "split": "train",
             "feature_model": "mlp",
             "feature_settings": {"every": 8, "feature_backbone": "mobilenet_v2", "pretrained": "none",
                                  "feature_imgsz": None, "conf": 0.5, "pose_weights": "yolo11n-pose.pt",

@@ -14,6 +14,9 @@ HELP = ("train one actor's action head on the labelled train frames: a small mod
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
+    parser.add_argument("--split", choices=("train", "all"), default="train",
+                        help="the labelled videos it learns from: train, or all once the held-out ones have been "
+                             "evaluated (default: %(default)s)")
     parser.add_argument("--actor", required=True,
                         help="adult, baby (both the person head), ball, bird, car, cat or dog")
     parser.add_argument("--epochs", type=int, default=defaults.EPOCHS, help="(default: %(default)s, the seed's)")

@@ -38,7 +38,7 @@ from cascade.features.embeddings import Embedder
 from cascade.features.motion import MOTION_COLUMNS, link_boxes, track_motion
 from cascade.features.pose import PoseModel, normalise_keypoints
 from cascade.features.settings import FeatureSettings
-from cascade.features.video import ClipJob, VideoEmbedder, tube_box
+from cascade.features.video import ClipJob, VideoEmbedder, centre_square, tube_box
 from cascade.labels import COCO_CLASSES, group
 
 log = logging.getLogger(__name__)
@@ -204,13 +204,14 @@ def video_features(path: Path, video: str, rows: pd.DataFrame, settings: Feature
 def _video_embeddings(path: Path, rows: pd.DataFrame, numbers: list[int], actors: pd.DataFrame, boxes: np.ndarray,
                       frame_size: tuple[int, int], fps: float, settings: FeatureSettings,
                       embedder: VideoEmbedder) -> tuple[np.ndarray, np.ndarray]:
-    """I3D features of each sampled frame's window, then of each actor box's tube (:mod:`cascade.features.video`),
+    """I3D features of each sampled frame's window (its centred square), then of each actor box's tube
+    (:mod:`cascade.features.video`),
     the tubes following the class's boxes detected at the counting confidence in every frame of the window."""
     windows = embedder.windows(numbers, fps, int(rows.frame.max()))
     counted = rows[rows.cls.isin(COCO_CLASSES) & (rows.conf >= settings.conf)]
     by_class = {int(cls): {int(n): b[["x1", "y1", "x2", "y2"]].to_numpy(float) for n, b in of_class.groupby("frame")}
                 for cls, of_class in counted.groupby("cls")}
-    jobs = [ClipJob(n, windows[n]) for n in numbers]
+    jobs = [ClipJob(n, windows[n], centre_square(frame_size)) for n in numbers]
     jobs += [ClipJob(int(f), windows[int(f)], tube_box(box, by_class.get(int(c), {}), windows[int(f)], int(f), frame_size))
              for f, c, box in zip(actors.frame, actors.cls, boxes)]
     return embedder(path, jobs)

@@ -5,8 +5,10 @@ second: every ``stride = round(video fps / fps)``-th frame (1 at 12.5 fps, 2 at 
 index ``frames // 2``; near the video's ends the window slides inside it rather than repeat frames (a
 video shorter than the window repeats its last frame). I3D sees two things in each window:
 
-* the **frame**: every frame of the window squashed to the network's square, as the image features
-  see whole frames; its 1024 pooled channels and its 400 Kinetics log-probabilities;
+* the **frame**: the largest centred square of every frame of the window, resized to the network's
+  square, as Kinetics' clips were cropped for I3D's training (measured against squashing the whole
+  frame: one window per clip, true actors given, 3 fold seeds by source, F1 +1.4); its 1024 pooled
+  channels and its 400 Kinetics log-probabilities;
 * the **tube** of each actor box in the key frame: the box's track followed through the window's frames
   (in each frame, the class's detected box that overlaps the previous one most, from
   ``defaults.LINK_MIN_IOU``), the followed boxes united, padded by ``defaults.CROP_PAD`` of their size and
@@ -79,6 +81,14 @@ def tube_box(key_box: np.ndarray, boxes_by_frame: Mapping[int, np.ndarray], fram
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     return np.array([max(0.0, cx - side / 2), max(0.0, cy - side / 2), min(float(width), cx + side / 2),
                      min(float(height), cy + side / 2)])
+
+
+def centre_square(frame_size: tuple[int, int]) -> np.ndarray:
+    """The largest square centred in a frame of ``frame_size`` (height, width), as x1, y1, x2, y2."""
+    height, width = frame_size
+    side = min(height, width)
+    x1, y1 = (width - side) // 2, (height - side) // 2
+    return np.array([x1, y1, x1 + side, y1 + side], float)
 
 
 def clip_pixels(decoded: Mapping[int, np.ndarray], frames: Sequence[int], box: np.ndarray | None, imgsz: int) -> np.ndarray:

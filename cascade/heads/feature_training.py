@@ -110,7 +110,7 @@ def fit_head(samples: FeatureSamples, model: str, l2: float, seed: int, val: Fea
     torch.manual_seed(seed)
     head = FeatureHead(samples.windows.shape[-1], samples.targets.shape[1], 0 if model == "linear" else defaults.FEATURE_HIDDEN)
     if model == "linear":
-        loss = fit_linear(head, samples.windows, samples.targets, l2, seed)
+        loss = fit_linear(head, samples.windows, samples.targets, l2)
         return head.eval(), 0, [{"loss": loss}]
     step, history = fit_mlp(head, samples.windows, samples.targets, None if val is None else val.windows,
                             lambda probs: float(sample_prf(reported(probs.numpy()), val.truth)[2]),
@@ -147,7 +147,7 @@ def inner_cv(samples: FeatureSamples, model: str, seed: int) -> dict:
 
 
 def train_feature_head(dataset, run_dir: str | Path, group: Group, recipe: FeatureRecipe, *, model: str,
-                       received: dict, val_fraction: float, seed: int, detect=None,
+                       received: dict, val_fraction: float, seed: int, split: str = "train", detect=None,
                        progress: bool = True) -> TrainReport:
     """Train and save ``group``'s feature head on ``dataset``'s train frames (see :func:`cascade.heads.training.train_head`,
     which calls this for ``head="features"``); returns its :class:`~cascade.heads.samples.TrainReport`."""
@@ -155,7 +155,7 @@ def train_feature_head(dataset, run_dir: str | Path, group: Group, recipe: Featu
         raise CascadeError(f"unknown --feature-model {model!r}; valid: {', '.join(defaults.FEATURE_MODEL_CHOICES)}")
     recipe = recipe.for_group(group)
     start = time.monotonic()
-    train_frames, val_frames = split_frames(dataset, val_fraction, seed)
+    train_frames, val_frames = split_frames(dataset, val_fraction, seed, split)
     train_inst, val_inst = instance_table(train_frames, group), instance_table(val_frames, group)
     if train_inst.empty:
         raise CascadeError(f"{dataset.source}: no training frames show a {group.name}; nothing to train its head on")

@@ -91,11 +91,15 @@ def frame_scores(probs: torch.Tensor, samples: Samples) -> tuple[float, float, f
     return tuple(float(v) for v in sample_prf(pred, samples.truth))
 
 
-def split_frames(dataset, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train frames and held-out validation frames (whole video groups, by the same hash as every split)."""
+def split_frames(dataset, val_fraction: float, seed: int, split: str = "train") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training frames of ``split`` (``train``; ``all``: every labelled video, for a head to be used on
+    videos from elsewhere) and held-out validation frames among them (whole video groups, by the same
+    hash as every split)."""
     if not 0 <= val_fraction < 1:
         raise CascadeError(f"--val-fraction must be at least 0 and below 1, got {val_fraction}")
-    frames = dataset.labelled_frames("train")
-    held = validation_videos(dataset.labelled_videos("train"), val_fraction, seed)
+    if split not in ("train", "all"):
+        raise CascadeError(f"a head trains on --split train or all, not {split!r}")
+    frames = dataset.labelled_frames(split)
+    held = validation_videos(dataset.labelled_videos(split), val_fraction, seed)
     is_val = frames.video.isin(held)
     return frames[~is_val].reset_index(drop=True), frames[is_val].reset_index(drop=True)

@@ -202,6 +202,7 @@ def train_head(
     pretrained: str = defaults.PRETRAINED,
     freeze_bn: bool = defaults.FREEZE_BN,
     val_fraction: float = defaults.VAL_FRACTION,
+    split: str = "train",
     device: str = defaults.DEVICE,
     seed: int = defaults.SEED,
     amp: bool = defaults.AMP,
@@ -225,6 +226,8 @@ def train_head(
     lacks): ``features`` names what it reads, ``window`` how many sampled frames around each labelled
     frame, ``feature_model`` its model (``linear`` or ``mlp``, :mod:`cascade.heads.feature_model`),
     ``feature_settings`` how the features are made (:mod:`cascade.heads.feature_training`); the network's flags (backbone, epochs, imgsz, crop, temporal ...) are then unused.
+    ``split``: the labelled videos it learns from, ``train`` (the default) or ``all`` (a head for videos
+    from elsewhere, once its evaluation on the held-out split is done).
     The checkpoint records the arguments exactly as this call received them.
     """
     received = {name: value for name, value in locals().items() if name != "progress"}  # before any other local
@@ -239,7 +242,7 @@ def train_head(
                         ", ".join("--" + name.replace("_", "-") for name in unread))
         recipe = FeatureRecipe(tuple(features), window, feature_settings)  # bad --features: one line before any work
         return train_feature_head(open_dataset(data, seed, run_dir), run_dir, group, recipe, model=feature_model,
-                                  received=received, val_fraction=val_fraction, seed=seed, detect=DetectOptions(device=device),
+                                  received=received, val_fraction=val_fraction, seed=seed, split=split, detect=DetectOptions(device=device),
                                   progress=progress)
     if epochs < 1 or batch < 1 or imgsz < 32 or lr <= 0:
         raise CascadeError("--epochs and --batch must be at least 1, --imgsz at least 32, --lr positive")
@@ -247,7 +250,7 @@ def train_head(
     torch_device = select_device(device)
     backbone_of(backbone)  # an unknown name is one line before any decoding
     dataset = open_dataset(data, seed, run_dir)
-    train_frames, val_frames = split_frames(dataset, val_fraction, seed)
+    train_frames, val_frames = split_frames(dataset, val_fraction, seed, split)
     train_inst, val_inst = instance_table(train_frames, group), instance_table(val_frames, group)
     if train_inst.empty:
         raise CascadeError(f"{dataset.source}: no training frames show a {group.name}; nothing to train its head on")
