@@ -5,7 +5,9 @@ and reaches it through :func:`flags_for`, which picks the parsed flags by the pa
 function or a settings class; the detector's flags become one
 :class:`~cascade.detect.options.DetectOptions` through :func:`detect_options`. :func:`unread_flags`
 lists any flag that no call read: the entry point treats that as a bug, so a flag can never be
-silently ignored (as ``--stride`` once was by ``predict``).
+silently ignored (as ``--stride`` once was by ``predict``). A flag that decides what a run's cache holds
+(``--stride``, ``--weights``, ``--imgsz``) defaults to None, "the run's": the library takes it from what
+the run's cache records, else the default, and refuses a given one that contradicts the cache.
 """
 
 from __future__ import annotations
@@ -126,12 +128,13 @@ def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> No
     tuned thresholds. ``--device`` comes from :func:`add_common`."""
     group = parser.add_argument_group("detection")
     group.add_argument("--weights", default=None,
-                       help=f"YOLO weights (.pt, .yaml or exported folder) (default: ${defaults.WEIGHTS_ENV}, "
-                            f"else {defaults.DETECTOR_WEIGHTS}, downloaded by Ultralytics)")
+                       help=f"YOLO weights (.pt, .yaml or exported folder) (default: the run's, else "
+                            f"${defaults.WEIGHTS_ENV}, else {defaults.DETECTOR_WEIGHTS}, downloaded by Ultralytics)")
     group.add_argument("--imgsz", type=int, default=None,
-                       help=f"detector input size (default: {defaults.IMGSZ}; exports with a fixed size use theirs)")
-    group.add_argument("--stride", type=int, default=defaults.STRIDE,
-                       help="detect every N-th frame (default: %(default)s, every frame)")
+                       help=f"detector input size (default: the run's, else {defaults.IMGSZ}; exports with a fixed "
+                            "size use theirs)")
+    group.add_argument("--stride", type=int, default=None,
+                       help=f"detect every N-th frame (default: the run's, else {defaults.STRIDE}, every frame)")
     batches = ", ".join(f"{n} on {d.upper() if d == 'cpu' else 'GPU'}" for d, n in defaults.DETECT_BATCH.items())
     group.add_argument("--batch", type=int, default=None, help=f"frames per forward pass (default: {batches})")
     group.add_argument("--chunk", type=int, default=defaults.DECODE_CHUNK,
