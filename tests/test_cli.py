@@ -17,7 +17,7 @@ import cascade
 from cascade.cli.common import detect_options, flags_for, unread_flags
 from cascade.cli.main import COMMANDS, build_parser, main
 from cascade.detect import DetectionCache, DetectOptions, load_detections
-from conftest import TINY_TRAIN, WEIGHTS, run_cli
+from conftest import WEIGHTS, run_cli
 
 
 
@@ -57,28 +57,6 @@ def test_reading_the_cache_imports_no_torch():
                          capture_output=True, text=True, check=True).stderr
     modules = {line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if "|" in line}
     assert "pyarrow.parquet" in modules and "torch" not in modules
-
-
-def test_predict_and_evaluate_pass_stride_to_the_detector(tmp_path, sample_release, capsys):
-    run = tmp_path / "run"
-    detect = ["--weights", WEIGHTS, "--device", "cpu", "--workers", "0"]
-    code, out, _ = run_cli(capsys, "detect", "--data", sample_release, "--run-dir", run, *detect, "--stride", "5")
-    assert code == 0 and "stride 5" in out
-    assert main([str(a) for a in ["train-head", "--actor", "dog", "--data", sample_release, "--run-dir", run, *TINY_TRAIN]]) == 0
-    clip = sample_release / "clips320H" / "dog_c.mp4"  # cached as dog_c; predict detects it again under its path
-
-    code, _, err = run_cli(capsys, "predict", clip, "--run-dir", run, *detect)
-    assert code == 2 and "made with stride=5" in err
-    code, out, _ = run_cli(capsys, "predict", clip, "--run-dir", run, *detect, "--stride", "5", "--json")
-    assert code == 0
-    frames = load_detections(run, [str(clip.resolve())]).frame.unique()
-    assert sorted(frames) == [1, 6, 11, 16, 21]  # 24 frames, every fifth
-
-    evaluate = ["evaluate", "--data", sample_release, "--run-dir", run, *detect, "--thresholds", "builtin"]
-    code, _, err = run_cli(capsys, *evaluate)
-    assert code == 2 and "made with stride=5" in err
-    code, _, _ = run_cli(capsys, *evaluate, "--stride", "5")
-    assert code == 0
 
 
 def test_version(capsys):

@@ -5,7 +5,10 @@ and reaches it through :func:`flags_for`, which picks the parsed flags by the pa
 function or a settings class; the detector's flags become one
 :class:`~cascade.detect.options.DetectOptions` through :func:`detect_options`. :func:`unread_flags`
 lists any flag that no call read: the entry point treats that as a bug, so a flag can never be
-silently ignored (as ``--stride`` once was by ``predict``).
+silently ignored (as ``--stride`` once was by ``predict``). A flag that decides what a run's cache holds
+(``--stride``, ``--weights``, ``--imgsz``; ``--every``, ``--pretrained`` and the other features' flags)
+defaults to None, "the run's": the library takes it from what the run's cache records, else the default,
+and refuses a given one that contradicts the cache.
 """
 
 from __future__ import annotations
@@ -126,12 +129,13 @@ def add_detect_options(parser: argparse.ArgumentParser, conf: bool = True) -> No
     tuned thresholds. ``--device`` comes from :func:`add_common`."""
     group = parser.add_argument_group("detection")
     group.add_argument("--weights", default=None,
-                       help=f"YOLO weights (.pt, .yaml or exported folder) (default: ${defaults.WEIGHTS_ENV}, "
-                            f"else {defaults.DETECTOR_WEIGHTS}, downloaded by Ultralytics)")
+                       help=f"YOLO weights (.pt, .yaml or exported folder) (default: the run's, else "
+                            f"${defaults.WEIGHTS_ENV}, else {defaults.DETECTOR_WEIGHTS}, downloaded by Ultralytics)")
     group.add_argument("--imgsz", type=int, default=None,
-                       help=f"detector input size (default: {defaults.IMGSZ}; exports with a fixed size use theirs)")
-    group.add_argument("--stride", type=int, default=defaults.STRIDE,
-                       help="detect every N-th frame (default: %(default)s, every frame)")
+                       help=f"detector input size (default: the run's, else {defaults.IMGSZ}; exports with a fixed "
+                            "size use theirs)")
+    group.add_argument("--stride", type=int, default=None,
+                       help=f"detect every N-th frame (default: the run's, else {defaults.STRIDE}, every frame)")
     batches = ", ".join(f"{n} on {d.upper() if d == 'cpu' else 'GPU'}" for d, n in defaults.DETECT_BATCH.items())
     group.add_argument("--batch", type=int, default=None, help=f"frames per forward pass (default: {batches})")
     group.add_argument("--chunk", type=int, default=defaults.DECODE_CHUNK,
@@ -210,37 +214,39 @@ def emit(args: argparse.Namespace, result: Any) -> None:
         stream.write(result.summary() + "\n")
 
 
-def add_feature_options(parser: argparse.ArgumentParser, conf: bool = True) -> None:
+def add_feature_options(parser: argparse.ArgumentParser) -> None:
     """How the features cache is made (:class:`~cascade.features.settings.FeatureSettings`): ``features``
-    and ``train-head --head features``. ``conf``: add ``--conf`` here (commands with detection flags
-    have it already)."""
+    and ``train-head --head features``. Each defaults to None, the run's: what its features cache records,
+    else the default (``--conf`` too: the features' confidence, so ``features`` adds the detector's flags
+    without theirs)."""
     group = parser.add_argument_group("features")
-    group.add_argument("--every", type=int, default=defaults.FEATURE_EVERY,
-                       help="features of every N-th detected frame (default: %(default)s)")
-    group.add_argument("--feature-backbone", choices=defaults.FEATURE_BACKBONE_CHOICES, default=defaults.FEATURE_BACKBONE,
+    run = "the run's features', else"
+    group.add_argument("--every", type=int, default=None,
+                       help=f"features of every N-th detected frame (default: {run} {defaults.FEATURE_EVERY})")
+    group.add_argument("--feature-backbone", choices=defaults.FEATURE_BACKBONE_CHOICES, default=None,
                        help="the network whose pooled embedding describes frames and boxes; i3d: DeepMind's "
                             "Kinetics-400 video network over a window of frames around each sampled frame, the "
-                            "whole frame and each actor's tube (default: %(default)s)")
+                            f"whole frame and each actor's tube (default: {run} {defaults.FEATURE_BACKBONE})")
     group.add_argument("--feature-imgsz", type=int, default=None,
-                       help=f"square size frames and boxes are resized to for it (default: {defaults.FEATURE_IMGSZ}, "
-                            f"i3d {defaults.VIDEO_IMGSZ})")
-    group.add_argument("--video-frames", type=int, default=defaults.VIDEO_FRAMES,
-                       help="i3d: consecutive frames per window (default: %(default)s)")
-    group.add_argument("--video-fps", type=float, default=defaults.VIDEO_FPS,
+                       help=f"square size frames and boxes are resized to for it (default: {run} "
+                            f"{defaults.FEATURE_IMGSZ}, i3d {defaults.VIDEO_IMGSZ})")
+    group.add_argument("--video-frames", type=int, default=None,
+                       help=f"i3d: consecutive frames per window (default: {run} {defaults.VIDEO_FRAMES})")
+    group.add_argument("--video-fps", type=float, default=None,
                        help="i3d: frames per second of a window: every round(video fps / this)-th frame "
-                            "(default: %(default)s)")
-    group.add_argument("--pose-weights", default=defaults.POSE_WEIGHTS,
+                            f"(default: {run} {defaults.VIDEO_FPS})")
+    group.add_argument("--pose-weights", default=None,
                        help="Ultralytics pose model for person keypoints (.pt or exported folder) "
-                            "(default: %(default)s, which Ultralytics downloads)")
-    if conf:
-        group.add_argument("--conf", type=float, default=defaults.DETECT_CONF,
-                           help="boxes from this detection confidence get features (default: %(default)s)")
+                            f"(default: {run} {defaults.POSE_WEIGHTS}, which Ultralytics downloads)")
+    group.add_argument("--conf", type=float, default=None,
+                       help=f"boxes from this detection confidence get features (default: {run} {defaults.DETECT_CONF})")
     if "--pretrained" not in parser._option_string_actions:
-        group.add_argument("--pretrained", default=defaults.PRETRAINED, metavar="imagenet|kinetics|FILE",
+        group.add_argument("--pretrained", default=None, metavar="imagenet|kinetics|FILE",
                            help=f"the backbone's weights: imagenet or kinetics, its published weights (the file "
                                 f"${defaults.PRETRAINED_ENV} names or holds, else torchvision's download; i3d: else "
                                 "fetched once into cascade's data folder), or a file: a torchvision state dict; "
-                                "i3d: an .npz of its arrays or DeepMind's i3d-kinetics-400.ckpt (default: %(default)s)")
+                                f"i3d: an .npz of its arrays or DeepMind's i3d-kinetics-400.ckpt (default: {run} "
+                                f"{defaults.PRETRAINED})")
 
 
 def feature_settings(args: argparse.Namespace):

@@ -14,8 +14,8 @@ HELP = ("compute per-actor features (backbone embeddings, person keypoints, box 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
     add_split(parser, "all")
-    add_detect_options(parser)
-    add_feature_options(parser, conf=False)
+    add_detect_options(parser, conf=False)
+    add_feature_options(parser)  # with --conf: the features' confidence, the run's by default
 
 
 def run(args: argparse.Namespace) -> None:

@@ -29,10 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_temporal_options(parser, training=True)
     parser.add_argument("--backbone", choices=defaults.BACKBONE_CHOICES, default=defaults.BACKBONE,
                         help="the torchvision network of the head (default: %(default)s, the seed's)")
-    parser.add_argument("--pretrained", default=defaults.PRETRAINED, metavar="imagenet|none|FILE",
+    parser.add_argument("--pretrained", default=None, metavar="imagenet|none|FILE",
                         help=f"first weights: imagenet (the state dict ${defaults.PRETRAINED_ENV} names for the backbone, "
                              "else torchvision's download, else random with a warning), none (random), or a torchvision "
-                             "state dict file of the backbone (default: %(default)s)")
+                             f"state dict file of the backbone (default: {defaults.PRETRAINED}; --head features: the "
+                             f"run's features', else {defaults.PRETRAINED})")
     parser.add_argument("--freeze-bn", action=argparse.BooleanOptionalAction, default=defaults.FREEZE_BN,
                         help="keep batch norm's pretrained statistics while fine-tuning (default: update them, the seed's)")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=defaults.AMP,

@@ -5,7 +5,7 @@ original pixels) and one row with ``cls = -1`` for each frame where nothing was 
 processed frame appears and frame counts are exact. Boxes are kept down to ``keep_conf`` (0.05), so
 the counting confidence can be re-chosen later without running the detector again. Each part
 records what made its rows (model, image size, stride, ...), and a cache refuses rows made
-otherwise.
+otherwise; what it records is also every later command's default (:meth:`DetectionCache.resolve`).
 
 The cache is a :class:`~cascade.store.PartStore`: each commit adds one Parquet part of finished
 videos (atomically, under a lock), so a commit costs what it adds, two commands or many Ray workers
@@ -33,6 +33,7 @@ from typing import Iterable
 import pandas as pd
 import pyarrow as pa
 
+from cascade.detect.options import DetectOptions
 from cascade.errors import CascadeError, short_reason
 from cascade.store import PartStore
 
@@ -90,6 +91,18 @@ class DetectionCache:
         """Refuse to mix detections made by another model, image size or stride in one cache
         (only the settings given are compared)."""
         self.store.check_settings(settings)
+
+    def resolve(self, options: DetectOptions) -> DetectOptions:
+        """``options`` as this run takes them: a given stride or weights that contradict the cached rows are
+        refused in one line (the image size is checked when the detector loads, which knows its rounding), and
+        what was not given is what the rows were made with (:meth:`DetectOptions.resolved`)."""
+        given = {"stride": options.stride}
+        if options.weights is not None:
+            from cascade.detect.detector import resolve_weights  # torch: only when weights are named
+
+            given["model"] = resolve_weights(options.weights)
+        self.check_settings({name: value for name, value in given.items() if value is not None})
+        return options.resolved(self.meta)
 
     def commit(self, new: list[pa.Table], settings: dict) -> int:
         """Add finished videos as one new part; videos already present are not added twice. Returns

@@ -5,6 +5,11 @@ Every command that may have to detect first (``detect``, ``tune-thresholds``, ``
 can not be left out of one command or ignored by another, and the library passes that object on as
 it is (to Ray workers too). Defaults live in :mod:`cascade.defaults`.
 
+A setting that decides what the cached rows are (``weights``, ``imgsz``, ``stride``) left at None means
+"the run's": :meth:`DetectOptions.resolved` takes it from what the run's detections cache records, else
+from the defaults, so a run dir detected with ``--stride 3`` is used by later commands without the flag
+(:meth:`~cascade.detect.cache.DetectionCache.resolve` also refuses a given one that contradicts the cache).
+
 Example::
 
     options = DetectOptions(weights="yolo11n.pt", stride=5)
@@ -13,7 +18,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cascade import defaults
 from cascade.errors import CascadeError
@@ -22,11 +27,13 @@ from cascade.ray_pool import RayOptions
 
 @dataclass(frozen=True)
 class DetectOptions:
-    """How to run the detector; ``None`` means "choose for the device" (batch, workers, image size)."""
+    """How to run the detector; ``None`` means "the run's" (weights, image size, stride: as the run's
+    detections cache records them, else ``$CASCADE_WEIGHTS`` or the default) or "choose for the device"
+    (batch, workers, and the image size of a new run)."""
 
     weights: str | None = None
     imgsz: int | None = None
-    stride: int = defaults.STRIDE
+    stride: int | None = None
     batch: int | None = None
     chunk: int = defaults.DECODE_CHUNK
     prefetch: int = defaults.PREFETCH
@@ -47,6 +54,17 @@ class DetectOptions:
             value = getattr(self, name)
             if value is not None and (value < 0 or (name == "ray_cpus_per_worker" and value == 0)):
                 raise CascadeError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+    def resolved(self, recorded: dict | None) -> "DetectOptions":
+        """These options with the weights, image size and stride left at None taken from a detections cache's
+        ``recorded`` settings (None: an empty cache), the stride else the default (the weights stay None:
+        ``$CASCADE_WEIGHTS``, else the default model, when the detector loads)."""
+        recorded = recorded or {}
+        size = recorded.get("imgsz")
+        square = size[0] if isinstance(size, list) and len(size) == 2 and size[0] == size[1] else None
+        return replace(self, weights=self.weights if self.weights is not None else recorded.get("model"),
+                       imgsz=self.imgsz if self.imgsz is not None else square,
+                       stride=self.stride if self.stride is not None else recorded.get("stride", defaults.STRIDE))
 
     @property
     def ray_options(self) -> RayOptions | None:

@@ -23,6 +23,7 @@ from cascade import defaults
 from cascade.detect.cache import DetectionCache
 from cascade.detect.options import DetectOptions
 from cascade.detect.report import DetectReport
+from cascade.errors import CascadeError
 
 
 def detect_videos(
@@ -35,23 +36,25 @@ def detect_videos(
     commit_every: float = defaults.COMMIT_EVERY_S,
     progress: bool = True,
 ) -> DetectReport:
-    """Detect every (``stride``-th) frame of the videos not yet in ``run_dir``'s cache.
+    """Detect every (``stride``-th) frame of the videos not yet in ``run_dir``'s cache, with ``options`` as
+    the cache takes them (:meth:`~cascade.detect.cache.DetectionCache.resolve`: what was not given is what the
+    cached rows were made with; a given stride or weights that contradict them are one error line).
 
     ``detector`` reuses a loaded :class:`~cascade.detect.detector.Detector` instead of loading
     ``options.weights``. ``frame_counts`` (video -> frames, e.g. from videoset.csv) only sizes the
     progress bar. The report's ``videos`` are the given videos now in the cache.
     """
-    chosen = options
     cache = DetectionCache(run_dir)
+    chosen = cache.resolve(options)  # what was not given is the run's; a given stride or weights that differ: refused
     cached = cache.videos()
     todo = [(v, str(p)) for v, p in sorted(videos.items()) if v not in cached]
     if not todo:
-        from cascade.detect.detector import resolve_weights  # no torch import unless asked for weights
-
-        asked = {"stride": chosen.stride, **({"model": resolve_weights(chosen.weights)} if chosen.weights else {})}
-        cache.check_settings({**(detector.describe() if detector else {}), **asked})
-        return DetectReport(str(cache.path), {**(cache.meta or {}), **asked}, videos_cached=len(videos),
-                            videos=sorted(videos))
+        if detector:
+            cache.check_settings(detector.describe())
+        return DetectReport(str(cache.path), {**(cache.meta or {}), "stride": chosen.stride},
+                            videos_cached=len(videos), videos=sorted(videos))
+    if detector is None and options.weights is None and chosen.weights is not None:
+        _recorded_weights_there(cache, chosen.weights)
     if chosen.ray:
         from cascade.detect.ray_runner import run_on_ray as run
     else:
@@ -60,6 +63,19 @@ def detect_videos(
     report.videos_cached = len(videos) - len(todo)
     report.videos = sorted(v for v in videos if v not in report.failed)
     return report
+
+
+def _recorded_weights_there(cache: DetectionCache, weights: str) -> None:
+    """Refuse, in one line that says what to do, to detect more of a run whose recorded weights are gone
+    (other weights would be refused by the cache)."""
+    from cascade.detect.detector import resolve_weights  # torch: only when there is something to detect
+
+    try:
+        resolve_weights(weights)
+    except CascadeError:
+        raise CascadeError(f"{cache.path}: detected with the weights {weights}, which are not there any more; put "
+                           f"them back there, or use another --run-dir (or delete {cache.path}) to detect with "
+                           "other weights") from None
 
 
 def detect_dataset(data, run_dir: str | Path, split: str = "all", options: DetectOptions = DetectOptions(), *,

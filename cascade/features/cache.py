@@ -11,7 +11,8 @@ Kinetics log-probabilities; null otherwise).
 Stored like the detections: Parquet parts under ``RUN/features/`` (:class:`~cascade.store.PartStore`),
 each committed atomically and holding whole videos, so a killed run keeps every committed video and
 the next one computes only the rest; the settings (:meth:`~cascade.features.settings.FeatureSettings.describe`)
-are recorded and rows made otherwise are refused.
+are recorded and rows made otherwise are refused; what was recorded is every later command's default
+(:meth:`FeatureCache.resolve`).
 
 Example::
 
@@ -29,6 +30,7 @@ import pyarrow as pa
 
 from cascade.errors import CascadeError
 from cascade.features.motion import MOTION_COLUMNS
+from cascade.features.settings import FeatureSettings
 from cascade.store import PartStore
 
 FEATURES_DIR = "features"
@@ -63,6 +65,21 @@ class FeatureCache:
     def check_settings(self, settings: dict) -> None:
         """Refuse features made otherwise (one line naming the cache and what differs)."""
         self.store.check_settings(settings)
+
+    def resolve(self, settings: FeatureSettings) -> FeatureSettings:
+        """``settings`` as this run takes them: what was not given is what the cached rows were made with
+        (:meth:`~cascade.features.settings.FeatureSettings.resolved`), and a recorded weights file taken so that
+        is gone is one line saying what to do. A given setting that contradicts the cache is refused where the
+        rows are checked (:func:`~cascade.features.local.open_run`: the weights' sha256 needs them loaded)."""
+        resolved = settings.resolved(self.settings)
+        gone = {name: path for name, path in resolved.missing_files().items() if getattr(settings, name) is None}
+        if gone:
+            name, path = next(iter(gone.items()))
+            flag = "--" + name.replace("_", "-")
+            raise CascadeError(f"{self.path}: its features were made with the weights {path} ({flag}), which are not "
+                               f"there any more; put them back there, or use another --run-dir (or delete {self.path}) "
+                               "to compute features with other weights")
+        return resolved
 
     def commit(self, tables: list[pa.Table], settings: dict) -> int:
         """Add finished videos atomically (videos already present are not added twice); returns how many."""

@@ -8,7 +8,7 @@ head sees what a crop head would.
 
 Example::
 
-    embedder = Embedder(FeatureSettings())
+    embedder = Embedder(FeatureSettings().resolved())      # the defaults; a run's: FeatureCache(run).resolve(...)
     vectors = embedder([(frame, None), (frame, box)])      # (2, 1280) float32
 """
 

@@ -91,12 +91,13 @@ def pose_model_for(weights: str) -> PoseModel:
 
 def open_run(videos: Mapping[str, str | Path], run_dir: str | Path, settings: FeatureSettings
              ) -> tuple[FeatureCache, Embedder, dict, list[str], FeatureReport]:
-    """``run_dir``'s features cache, checked against ``settings`` as this process's embedder describes
-    them; the embedder; that description; the ``videos`` the cache lacks, sorted; and a report counting
-    the others as cached."""
+    """``run_dir``'s features cache, checked against ``settings`` (already resolved against it,
+    :meth:`~cascade.features.cache.FeatureCache.resolve`) as this process's embedder describes them; the
+    embedder; that description; the ``videos`` the cache lacks, sorted; and a report counting the others as
+    cached."""
     cache = FeatureCache(run_dir)
     embedder = embedder_for(settings)
-    described = settings.describe(embedder.init)
+    described = settings.describe(embedder.init, embedder.weights_file)
     cache.check_settings(described)
     cached = cache.videos()
     todo = sorted(v for v in videos if v not in cached)
@@ -114,7 +115,9 @@ def compute_locally(videos: Mapping[str, str | Path], run_dir: str | Path, setti
                     detections: pd.DataFrame | None = None, *, commit_every: float = defaults.COMMIT_EVERY_S,
                     progress: bool = True) -> FeatureReport:
     """Features of the ``videos`` (name -> path) that ``run_dir``'s cache lacks, computed in this process
-    from their cached detections (``detections``: already loaded ones, else the run's cache)."""
+    from their cached detections (``detections``: already loaded ones, else the run's cache); a setting left
+    at None is the run's (:meth:`~cascade.features.cache.FeatureCache.resolve`)."""
+    settings = FeatureCache(run_dir).resolve(settings)
     cache, embedder, described, todo, report = open_run(videos, run_dir, settings)
     if todo:
         _compute_here(todo, videos, run_dir, cache, settings, described, embedder, detections, commit_every, progress,

@@ -32,7 +32,7 @@ class FeatureWorker(PoolWorker):
         self.embedder = embedder_for(settings)
 
     def settings(self) -> dict:
-        return self.features.describe(self.embedder.init)
+        return self.features.describe(self.embedder.init, self.embedder.weights_file)
 
     def run_shard(self, run_dir: str, videos: list[tuple[str, str]]) -> dict:
         """Features of the shard's videos the cache lacks, each committed as it finishes (a retry skips what

@@ -23,6 +23,7 @@ import pandas as pd
 
 from cascade import defaults
 from cascade.detect.options import DetectOptions
+from cascade.features.cache import FeatureCache
 from cascade.features.local import FeatureReport, close_run, compute_locally, open_run
 from cascade.features.settings import FeatureSettings
 from cascade.ray_pool import RayOptions
@@ -33,7 +34,9 @@ def compute_features(videos: Mapping[str, str | Path], run_dir: str | Path, sett
                      ray: RayOptions | None = None, progress: bool = True) -> FeatureReport:
     """Features of the ``videos`` (name -> path) that ``run_dir``'s cache lacks, from their cached
     detections (``detections``: already loaded ones, else the run's cache); with ``ray``, on Ray workers
-    (:mod:`cascade.features.ray_runner`), which read the detections from the run's cache."""
+    (:mod:`cascade.features.ray_runner`), which read the detections from the run's cache. A setting left at
+    None is the run's (:meth:`~cascade.features.cache.FeatureCache.resolve`)."""
+    settings = FeatureCache(run_dir).resolve(settings)
     if ray is None:
         return compute_locally(videos, run_dir, settings, detections, commit_every=commit_every, progress=progress)
     cache, _, described, todo, report = open_run(videos, run_dir, settings)

@@ -121,6 +121,20 @@ class FeatureRecipe:
         return CachedRows(table.select(list(SCALAR_COLUMNS)).to_pandas(), np.concatenate(box_parts, axis=1), frames)
 
 
+def weights_gone(meta: dict, group: Group, expected: dict) -> str | None:
+    """Why a feature head cannot be fed (:class:`~cascade.heads.kinds.HeadKind`'s ``check``): a weights file
+    its features were made with (its recipe names them by their absolute path) is not there any more; None
+    when all are. ``expected`` (a network head's window) means nothing to a feature head."""
+    gone = FeatureRecipe.from_meta(meta).settings.missing_files()
+    if not gone:
+        return None
+    name, path = next(iter(gone.items()))
+    flag = "--" + name.replace("_", "-")
+    return (f"reads features made with the weights {path} ({flag}), which are not there any more; put them back "
+            f"there, or train the head again with {flag} naming the weights you have (in another --run-dir: the "
+            "run's features cache records these)")
+
+
 def list_matrix(column: pa.ChunkedArray, width: int | None = None) -> np.ndarray:
     """(rows, width) float32 from a column of equal-length lists, taken out of Arrow whole; a null list
     (a box without keypoints) gives a row of NaN. ``width``: the lists' length (needed if all are null)."""

@@ -153,7 +153,7 @@ def train_feature_head(dataset, run_dir: str | Path, group: Group, recipe: Featu
     which calls this for ``head="features"``); returns its :class:`~cascade.heads.samples.TrainReport`."""
     if model not in defaults.FEATURE_MODEL_CHOICES:
         raise CascadeError(f"unknown --feature-model {model!r}; valid: {', '.join(defaults.FEATURE_MODEL_CHOICES)}")
-    recipe = recipe.for_group(group)
+    recipe = FeatureRecipe(recipe.kinds, recipe.window, FeatureCache(run_dir).resolve(recipe.settings)).for_group(group)
     start = time.monotonic()
     train_frames, val_frames = split_frames(dataset, val_fraction, seed, split)
     train_inst, val_inst = instance_table(train_frames, group), instance_table(val_frames, group)

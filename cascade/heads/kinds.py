@@ -20,6 +20,7 @@ from typing import Callable
 
 from torch import nn
 
+from cascade.heads.feature_inputs import weights_gone
 from cascade.heads.feature_model import build_feature_head
 from cascade.heads.model import build_from_meta, checkpoint_backbone, unexpected_window
 from cascade.labels import Group
@@ -41,7 +42,7 @@ class HeadKind:
 HEAD_KINDS = {
     FINETUNE: HeadKind(FINETUNE, build_from_meta, checkpoint_backbone, unexpected_window),
     FEATURES: HeadKind(FEATURES, lambda meta, group: build_feature_head(meta, len(group.pairs)),
-                       lambda meta: f"{meta.get('model', 'mlp')} feature", lambda meta, group, expected: None),
+                       lambda meta: f"{meta.get('model', 'mlp')} feature", weights_gone),
 }
 
 

@@ -48,6 +48,7 @@ from cascade.device import select_device
 from cascade.heads.checkpoint import head_path, save_head
 from cascade.detect.cache import CACHE_NAME, DetectionCache, load_detections
 from cascade.detect.options import DetectOptions
+from cascade.features.cache import FeatureCache
 from cascade.features.settings import FeatureSettings
 from cascade.backbones.preprocess import normalise
 from cascade.backbones.torchvision_nets import backbone as backbone_of
@@ -199,7 +200,7 @@ def train_head(
     clip_len: int = defaults.CLIP_LEN,
     clip_stride: int = defaults.CLIP_STRIDE,
     backbone: str = defaults.BACKBONE,
-    pretrained: str = defaults.PRETRAINED,
+    pretrained: str | None = None,
     freeze_bn: bool = defaults.FREEZE_BN,
     val_fraction: float = defaults.VAL_FRACTION,
     split: str = "train",
@@ -218,14 +219,16 @@ def train_head(
     ``temporal``: ``none`` (one frame per sample, the seed's) or ``tsm`` (clips of ``clip_len`` frames
     ``clip_stride`` apart around each annotated frame; the clip settings are unused otherwise).
     ``backbone``: a torchvision network (:mod:`cascade.backbones.torchvision_nets`) whose first weights
-    ``pretrained`` names (``imagenet``, ``none`` or a state dict file). ``crop`` on clip-level labels
+    ``pretrained`` names (``imagenet``, the default, ``none`` or a state dict file). ``crop`` on clip-level labels
     (which have no boxes) takes the group's most confident detected box in each frame from the run's
     detections cache, as ``predict`` does; frames without one are left out of training and counted.
     ``amp`` (CUDA only): bf16 autocast and channels-last memory; off gives the seed's fp32 steps.
     ``head="features"`` trains instead a light head on the run's features cache (computing what it
     lacks): ``features`` names what it reads, ``window`` how many sampled frames around each labelled
     frame, ``feature_model`` its model (``linear`` or ``mlp``, :mod:`cascade.heads.feature_model`),
-    ``feature_settings`` how the features are made (:mod:`cascade.heads.feature_training`); the network's flags (backbone, epochs, imgsz, crop, temporal ...) are then unused.
+    ``feature_settings`` how the features are made (:mod:`cascade.heads.feature_training`; each one left at None is
+    the run's: what its features cache records, else the default); the network's flags (backbone, epochs, imgsz,
+    crop, temporal ...) are then unused.
     ``split``: the labelled videos it learns from, ``train`` (the default) or ``all`` (a head for videos
     from elsewhere, once its evaluation on the held-out split is done).
     The checkpoint records the arguments exactly as this call received them.
@@ -240,10 +243,11 @@ def train_head(
         if unread:  # a flag that changes nothing must say so, not pass silently
             log.warning("--head %s does not read %s (flags of --head finetune)", head,
                         ", ".join("--" + name.replace("_", "-") for name in unread))
-        recipe = FeatureRecipe(tuple(features), window, feature_settings)  # bad --features: one line before any work
+        settings = FeatureCache(run_dir).resolve(feature_settings)  # what was not given: the run's features'
+        recipe = FeatureRecipe(tuple(features), window, settings)  # bad --features: one line before any work
         return train_feature_head(open_dataset(data, seed, run_dir), run_dir, group, recipe, model=feature_model,
-                                  received=received, val_fraction=val_fraction, seed=seed, split=split, detect=DetectOptions(device=device),
-                                  progress=progress)
+                                  received=received, val_fraction=val_fraction, seed=seed, split=split,
+                                  detect=DetectOptions(device=device), progress=progress)
     if epochs < 1 or batch < 1 or imgsz < 32 or lr <= 0:
         raise CascadeError("--epochs and --batch must be at least 1, --imgsz at least 32, --lr positive")
     window = head_window(temporal, clip_len, clip_stride)
@@ -283,7 +287,7 @@ def train_head(
             samples.images, samples.targets = samples.images.to(torch_device), samples.targets.to(torch_device)
 
     torch.manual_seed(seed)
-    model, init = build_head(group, pretrained, window, backbone)
+    model, init = build_head(group, pretrained or defaults.PRETRAINED, window, backbone)
     model = model.to(torch_device)
     if torch_device.type == "cuda" and amp:
         model = model.to(memory_format=torch.channels_last)
