@@ -44,9 +44,9 @@ def test_checkpoints_carry_their_metadata(trained_run, sample_release):
             "seed": 0, "amp": True, "head": "finetune", "features": ["appearance", "motion", "pose"], "window": 5,
             "split": "train",
             "feature_model": "mlp",
-            "feature_settings": {"every": 8, "feature_backbone": "mobilenet_v2", "pretrained": "none",
-                                 "feature_imgsz": None, "conf": 0.5, "pose_weights": "yolo11n-pose.pt",
-                                 "video_frames": 16, "video_fps": 12.5}}
+            "feature_settings": {"every": None, "feature_backbone": None, "pretrained": "none",  # None: the run's
+                                 "feature_imgsz": None, "conf": None, "pose_weights": None,
+                                 "video_frames": None, "video_fps": None}}
         assert meta["backbone"] == "resnet34"  # the seed's, and what loading builds
         assert (meta["temporal"], meta["clip_len"], meta["clip_stride"]) == ("none", 1, 1)  # one frame per sample
         assert checkpoint["state_dict"]["fc.weight"].shape == (len(group(name).pairs), 512)
