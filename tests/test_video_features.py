@@ -3,12 +3,16 @@ the I3D columns of the features cache, and feature heads that learn two pairs of
 
 Everything real: the decoder, the detector, the I3D network (random weights at a tiny size where the
 numbers it gives do not matter, only their shape and place), the linear head's L-BFGS and its inner
-cross-validation by source.
+cross-validation by source. Commands that run I3D run as processes of their own, as a user runs them
+(with OpenVINO's I3D in the test process, a later test's ``subprocess.run`` crashed: see test_i3d.py).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -18,7 +22,7 @@ import torch
 from cascade.data.frames import in_runs
 from cascade.features.settings import FeatureSettings
 from cascade.features.video import tube_box, window_frames, window_stride
-from conftest import CLIPS, SHARED, WEIGHTS, run_cli
+from conftest import CLIPS, SHARED, WEIGHTS
 
 POSE = SHARED / "weights" / "yolov8n-pose_int8_openvino_model"
 #: I3D features at a tiny size: random weights, 8-frame windows of 32 px.
@@ -88,12 +92,16 @@ def two_pair_clips(tmp_path_factory):
     return labels
 
 
-def test_i3d_features_fill_their_columns(two_pair_clips, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("CASCADE_WEIGHTS", str(WEIGHTS))
+def cascade(*args) -> subprocess.CompletedProcess:
+    """``cascade ARGS`` as a process (the shared detector named by $CASCADE_WEIGHTS, I3D's IR kept in $CASCADE_DATA)."""
+    return subprocess.run([sys.executable, "-m", "cascade.cli.main", *map(str, args)], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "CASCADE_WEIGHTS": str(WEIGHTS), "YOLO_OFFLINE": "1"})
+
+
+def test_i3d_features_fill_their_columns(two_pair_clips, tmp_path):
     run = tmp_path / "run"
-    code, out, err = run_cli(capsys, "features", "--data", two_pair_clips, "--run-dir", run, "--every", "8", *TINY_I3D,
-                             "--json")
-    assert code == 0, err
+    done = cascade("features", "--data", two_pair_clips, "--run-dir", run, "--every", "8", *TINY_I3D, "--json")
+    assert done.returncode == 0, done.stderr
     from cascade.features.cache import WHOLE_FRAME, FeatureCache
 
     rows = FeatureCache(run).read()
@@ -105,14 +113,11 @@ def test_i3d_features_fill_their_columns(two_pair_clips, tmp_path, capsys, monke
     assert boxes.kinetics.isna().all()
 
 
-def test_a_head_trained_on_a_two_pair_clip_puts_both_pairs_above_its_cut(two_pair_clips, tmp_path, capsys,
-                                                                        monkeypatch):
-    monkeypatch.setenv("CASCADE_WEIGHTS", str(WEIGHTS))
+def test_a_head_trained_on_a_two_pair_clip_puts_both_pairs_above_its_cut(two_pair_clips, tmp_path):
     run = tmp_path / "run"
-    code, out, err = run_cli(capsys, "train-head", "--actor", "dog", "--data", two_pair_clips, "--run-dir", run,
-                           "--features", "video", "--feature-model", "linear", "--val-fraction", "0", "--every", "8",
-                             *TINY_I3D, "--json")
-    assert code == 0, err
+    done = cascade("train-head", "--actor", "dog", "--data", two_pair_clips, "--run-dir", run, "--features", "video",
+                   "--feature-model", "linear", "--val-fraction", "0", "--every", "8", *TINY_I3D, "--json")
+    assert done.returncode == 0, done.stderr
     from cascade.detect.cache import load_detections
     from cascade.heads.checkpoint import head_path, load_head
     from cascade.heads.feature_inputs import feature_probabilities

@@ -114,6 +114,9 @@ def i3d_weights_file(pretrained: str) -> Path | None:
     if pretrained == "none":
         return None
     if pretrained not in PUBLISHED:
+        if not Path(pretrained).is_file():
+            raise CascadeError(f"{pretrained}: no such I3D weights file; pass --pretrained FILE (an .npz of I3D arrays "
+                               "or i3d-kinetics-400.ckpt), or --pretrained kinetics to fetch them")
         return Path(pretrained)
     return local_weights() or cached_weights()
 

@@ -5,7 +5,7 @@ over a few hundred clips would take longer than everything else together. OpenVI
 network several times faster on a CPU: the module (:class:`~cascade.backbones.i3d.ClipEncoder`, which
 takes uint8 clips) is converted once per clip shape (``openvino.convert_model``, a few seconds),
 saved as OpenVINO IR beside the weights in cascade's data folder, and later processes only read and
-compile it. OpenVINO picks the CPU's fastest precision (bf16 where the CPU has it, else f32); the
+compile it (the conversion runs in a child process, :func:`_compile`). OpenVINO picks the CPU's fastest precision (bf16 where the CPU has it, else f32); the
 precision is recorded with the features (``benchmarks/i3d_speed.py`` measures both against PyTorch).
 Without the ``openvino`` package, or on a GPU, PyTorch runs the module.
 
@@ -22,10 +22,11 @@ import hashlib
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 import warnings
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -54,13 +55,10 @@ class VideoNetwork:
         self.init = "random" if weights is None else file_id(Path(weights))
         self.weights_file = None if weights is None else Path(weights).resolve()
 
-        def encoder() -> ClipEncoder:  # built only where it runs or is converted: an IR already made needs none
-            return ClipEncoder(I3D().eval() if weights is None else load_i3d(weights, read_weights(weights)))
-
         if runtime == "auto":
             runtime = "torch" if self.device.type == "cuda" or not _has_openvino() else "openvino"
         if runtime == "openvino":
-            self._compiled = _compile(encoder, self.init, frames, imgsz, batch, precision)
+            self._compiled = _compile(self.weights_file, self.init, frames, imgsz, batch, precision)
             precision = self._compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
             import openvino
 
@@ -68,7 +66,7 @@ class VideoNetwork:
             self._encoder = None
         else:
             self._compiled = None
-            self._encoder = encoder().to(self.device)
+            self._encoder = clip_encoder(self.weights_file).to(self.device)
             self.runtime = f"torch {self.device.type}"
 
     def __call__(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,27 +98,61 @@ def _has_openvino() -> bool:
     return True
 
 
-def _compile(encoder: Callable[[], ClipEncoder], init: str, frames: int, imgsz: int, batch: int,
-             precision: str | None):
+def clip_encoder(weights: Path | None) -> ClipEncoder:
+    """I3D with the weights of ``weights`` (None: random weights, the same ones every time)."""
+    if weights is not None:
+        return ClipEncoder(load_i3d(weights, read_weights(weights)))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return ClipEncoder(I3D().eval())
+
+
+def _compile(weights: Path | None, init: str, frames: int, imgsz: int, batch: int, precision: str | None):
     """The encoder compiled by OpenVINO for the CPU, its IR converted once per weights and shape and kept
-    in the data folder (written aside, then renamed in: a concurrent process keeps the first one)."""
+    in the data folder (written aside, then renamed in: a concurrent process keeps the first one).
+
+    The conversion runs in a child process (:func:`convert`): tracing the network for OpenVINO inside a
+    process that goes on to run other native code was seen to corrupt its memory (a later, unrelated
+    ``subprocess.run`` crashed in the test suite, never with the IR converted elsewhere); a child also
+    returns the memory the tracing takes."""
     import openvino as ov
 
     key = hashlib.sha256(init.encode()).hexdigest()[:16]
     folder = data_folder() / "openvino" / f"{key}-b{batch}-t{frames}-s{imgsz}"
     ir = folder / "encoder.xml"
-    core = ov.Core()
     if not ir.is_file():
-        example = torch.zeros((batch, frames, imgsz, imgsz, 3), dtype=torch.uint8)
-        with warnings.catch_warnings():  # the tracer's notes on shapes read as Python numbers: fixed by design
-            warnings.simplefilter("ignore")
-            model = ov.convert_model(encoder(), example_input=example)
         aside = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
         aside.mkdir(parents=True)
-        ov.save_model(model, aside / "encoder.xml", compress_to_fp16=False)
+        command = [sys.executable, "-m", __name__, str(weights or ""), str(frames), str(imgsz), str(batch),
+                   str(aside / ir.name)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            shutil.rmtree(aside, ignore_errors=True)
+            reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1][:200]
+            raise CascadeError(f"{ir}: converting I3D for OpenVINO failed ({reason}); pass --device cuda, or "
+                               "uninstall openvino to run I3D in PyTorch")
         try:
             os.replace(aside, folder)
         except OSError:  # another process put its copy there first
             shutil.rmtree(aside, ignore_errors=True)
+    core = ov.Core()
     config = {"PERFORMANCE_HINT": "LATENCY", **({"INFERENCE_PRECISION_HINT": precision} if precision else {})}
     return core.compile_model(core.read_model(ir), "CPU", config)
+
+
+def convert(weights: Path | None, frames: int, imgsz: int, batch: int, target: Path) -> None:
+    """Convert the encoder for clips (batch, frames, imgsz, imgsz, 3) to OpenVINO IR at ``target`` (the child
+    process of :func:`_compile`)."""
+    import openvino as ov
+
+    module = clip_encoder(weights)
+    example = torch.zeros((batch, frames, imgsz, imgsz, 3), dtype=torch.uint8)
+    with warnings.catch_warnings():  # the tracer's notes on shapes read as Python numbers: fixed by design
+        warnings.simplefilter("ignore")
+        model = ov.convert_model(module, example_input=example)
+    ov.save_model(model, target, compress_to_fp16=False)
+
+
+if __name__ == "__main__":
+    given, *shape, out = sys.argv[1:]
+    convert(Path(given) if given else None, *(int(v) for v in shape), Path(out))

@@ -35,6 +35,7 @@ from cascade.backbones.i3d_weights import i3d_weights_file
 from cascade.backbones.video_runtime import VideoNetwork
 from cascade.data.frames import iter_frames
 from cascade.errors import CascadeError
+from cascade.fileio import file_id
 from cascade.features.motion import iou_matrix
 from cascade.features.settings import FeatureSettings
 
@@ -117,13 +118,23 @@ class ClipJob:
 class VideoEmbedder:
     """I3D (:class:`~cascade.backbones.video_runtime.VideoNetwork`) with the settings' weights, window and
     size: the frame and tube features of one video's key frames, its frames decoded in one pass and
-    dropped as soon as no window waits for them (a long video never lies in memory whole)."""
+    dropped as soon as no window waits for them (a long video never lies in memory whole). The network is
+    built on the first video to compute: a run whose features are all cached (predict, evaluate) only
+    names the weights."""
 
     def __init__(self, settings: FeatureSettings, device: str = "cpu") -> None:
-        self.settings = settings
-        self.network = VideoNetwork(i3d_weights_file(settings.pretrained), settings.video_frames, settings.imgsz,
-                                    device=device)
-        self.init, self.weights_file, self.runtime = self.network.init, self.network.weights_file, self.network.runtime
+        self.settings, self.device = settings, device
+        self.weights_file = i3d_weights_file(settings.pretrained)
+        self.weights_file = None if self.weights_file is None else self.weights_file.resolve()
+        self.init = "random" if self.weights_file is None else file_id(self.weights_file)
+        self._network: VideoNetwork | None = None
+
+    @property
+    def network(self) -> VideoNetwork:
+        if self._network is None:
+            self._network = VideoNetwork(self.weights_file, self.settings.video_frames, self.settings.imgsz,
+                                         device=self.device)
+        return self._network
 
     def windows(self, keys: Sequence[int], fps: float, last: int) -> dict[int, tuple[int, ...]]:
         """Each key frame's window (:func:`window_frames`) in a video at ``fps`` whose last frame is ``last``."""
