@@ -100,6 +100,19 @@ FEATURE_WEIGHT_DECAY = 1e-2
 FEATURE_L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 FEATURE_INNER_FOLDS = 3  # inner folds by source: the linear head's L2 and every feature head's pair cut
 
+# Instances over time (cascade predict's instances; cascade.instances)
+TRACK_METHOD = "iou"  # --track-method: how cached boxes are linked into actor instances (benchmarks/tracking.py)
+TRACK_METHOD_CHOICES = ("iou", "bytetrack", "botsort")
+TRACK_MAX_GAP = 2  # detected frames a track may miss and go on (a detector's blink)
+TRACK_MIN_FRAMES = 3  # detected frames a track needs to be an instance (a flicker is not an actor)
+SMOOTH = "viterbi"  # --smooth: an instance's actions over its key frames (cascade.instances.timeline)
+SMOOTH_CHOICES = ("none", "median", "viterbi")
+SMOOTH_WINDOW = 3  # --smooth median: key frames per median
+SWITCH_COST = 2.0  # --smooth viterbi: log-probability a change of action must win by
+LABELS_FROM_INSTANCES = False  # the video's labels from its whole-video head (True: from its instances' segments)
+INSTANCE_MIN_SECONDS = 1.0  # labels from instances: a pair some instance holds this long in one segment
+INSTANCE_MATCH_IOU = 0.5  # evaluate's instance score: a labelled box and a track's box are one actor from this
+
 # Demo data (cascade demo-data)
 DATA_ENV = "CASCADE_DATA"  # folder for what cascade downloads; else the platform's cache (pooch.os_cache)
 DEMO_FOLDER = "demo-clips"  # the demo clips' folder inside it

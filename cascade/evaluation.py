@@ -15,7 +15,11 @@ looks at the window its checkpoint records around each of those frames.
 * **heads** (stage 3 alone, like the seed's Table 7): per head, on the samples where its group
   truly appears, its predicted pair against the group's true pairs;
 * **pairs**: per-pair precision/recall/F1 of the whole cascade;
-* **samples**: each sample's true and predicted pairs.
+* **samples**: each sample's true and predicted pairs;
+* **instances** (labels whose frames give each instance's box and id, ``ids`` in a frame CSV, A2D's
+  ``instance``): the actor instances ``predict`` follows scored frame by frame against the labelled ones
+  (:mod:`cascade.instances.scoring`: hits, misses, false alarms, precision, recall, F1, identity
+  switches), beside the same tracks each given its video's top pair for its actor.
 
 All tables are written as CSV to ``RUN/evaluate/`` (fractions) and printed (precision, recall, F1
 and accuracy as percentages, as ``tune-thresholds`` prints them).
@@ -37,13 +41,16 @@ from tqdm import tqdm
 
 from cascade import defaults
 from cascade.data import open_dataset
-from cascade.data.frames import evenly_spaced
+from cascade.data.frames import evenly_spaced, frame_rate
 from cascade.detect.report import none_read
 from cascade.errors import CascadeError
 from cascade.fileio import write_text_atomic
-from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, group_of_pair, pair_name
+from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, group_of_pair, pair_name, parse_pair
 from cascade.metrics import class_table, indicator, sample_prf
 from cascade.pipeline import Cascade, CascadeSettings
+from cascade.instances.cache import TrackCache
+from cascade.instances.scoring import CORNERS, instance_score
+from cascade.instances.timeline import label_at
 from cascade.prediction import ActorScores
 
 REPORT_DIR = "evaluate"
@@ -64,7 +71,7 @@ class EvaluationReport:
 
     def summary(self) -> str:
         parts = []
-        for name in ("overall", "actors", "heads"):
+        for name in ("overall", "actors", "heads", *(["instances"] if "instances" in self.tables else [])):
             shown = self.tables[name].copy()
             for column in set(PERCENT_COLUMNS) & set(shown.columns):
                 shown[column] = 100 * shown[column]
@@ -144,12 +151,55 @@ def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", 
                                  "true": [" ".join(map(pair_name, p)) for p in samples.pairs],
                                  "predicted": [" ".join(map(pair_name, sorted(p))) for p in predicted]}),
     }
+    instances = _instance_table(cascade, dataset, split, videos, actor, present_by_video, samples, head_probs)
+    if instances is not None:
+        tables["instances"] = instances
     folder = Path(run_dir) / REPORT_DIR
     files = {}
     for name, table in tables.items():
         files[name] = str(folder / f"{name}.csv")
         write_text_atomic(files[name], table.to_csv(index=name != "samples"))
     return EvaluationReport(tables, files, actor.failed, head_probs)
+
+
+def _instance_table(cascade: Cascade, dataset, split: str, videos: pd.DataFrame, actor: ActorScores,
+                    present_by_video: dict, samples: pd.DataFrame, head_probs: dict) -> pd.DataFrame | None:
+    """The instance scores (see the module docstring) of the videos whose labels name instances; None
+    when none do. The baseline's pair for a group in a video: the most probable of its head's mean
+    probabilities over the video's samples."""
+    frames = dataset.labelled_frames(split)
+    truth = [(row.video, int(row.frame), int(i), int(p), *box) for row in frames.itertuples(index=False)
+             for p, box, i in zip(row.instance_pairs, row.boxes, row.instance_ids)
+             if i >= 0 and np.all(np.isfinite(box)) and row.video in set(videos.video)]
+    if not truth:
+        return None
+    truth = pd.DataFrame(truth, columns=["video", "frame", "id", "pair", *CORNERS])
+    labelled = videos[videos.video.isin(truth.video)]
+    found, baseline = [], []
+    for video, path in zip(labelled.video, labelled.path):
+        groups = [find_group(g) for g in present_by_video[video] if g in cascade.heads_]
+        followed = cascade.instances(Path(path), video, groups, actor.detections)
+        fps = frame_rate(path)
+        tracks = TrackCache(cascade.run_dir).read([video])
+        top = {}
+        for group_name in followed:
+            outputs = head_probs[group_name]
+            mine = [probs for row, probs in zip(outputs.row, outputs.probs) if samples.video[row] == video]
+            top[group_name] = find_group(group_name).pairs[int(np.mean(mine, axis=0).argmax())] if mine else -1
+        for number in truth.frame[truth.video == video].unique():
+            for instance in (i for found_in_group in followed.values() for i in found_in_group):
+                mine = tracks[tracks.track == instance["track"]]
+                if not mine.frame.min() <= number <= mine.frame.max():
+                    continue
+                box = mine.iloc[int(np.abs(mine.frame.to_numpy() - number).argmin())][CORNERS].tolist()
+                named = label_at(instance["actions"], (number - 1) / fps)
+                row = (video, int(number), instance["track"], *box)
+                found.append((*row, parse_pair(named) if named else -1))
+                baseline.append((*row, top.get(instance["group"], -1)))
+    columns = ["video", "frame", "track", *CORNERS, "pair"]
+    scores = {name: instance_score(truth, pd.DataFrame(rows, columns=columns))
+              for name, rows in (("cascade", found), ("every track its video's top pair", baseline))}
+    return pd.DataFrame.from_dict(scores, orient="index")
 
 
 def most_frequent_pairs(dataset) -> dict[str, int]:

@@ -33,12 +33,14 @@ import torch
 
 from cascade import defaults
 from cascade.annotate import picture_names, save_pictures
-from cascade.data.frames import evenly_spaced, read_frames
+from cascade.data.frames import evenly_spaced, frame_rate, read_frames
 from cascade.detect.cache import empty_detections, load_detections
 from cascade.detect.options import DetectOptions
 from cascade.detect.runner import detect_videos
 from cascade.errors import CascadeError
-from cascade.labels import GROUPS, Group, pair_name
+from cascade.instances.actions import InstanceSettings, instance_actions, pairs_held
+from cascade.instances.cache import TrackCache, tracks_of
+from cascade.labels import GROUPS, Group, pair_name, parse_pair
 from cascade.device import select_device
 from cascade.heads.checkpoint import head_path, load_head
 from cascade.heads.feature_inputs import feature_probabilities
@@ -60,7 +62,8 @@ class CascadeSettings:
     also report every pair of an actor whose probability reaches it, not only the most probable one
     (:mod:`cascade.heads.pairs`; None: the cut each head chose on its training clips, else the top pair
     alone, the seed's); ``device``, where the heads run;
-    ``detect``, the detector's options for what the cache lacks."""
+    ``detect``, the detector's options for what the cache lacks; ``instances``, how each actor instance is
+    followed and its actions named over time (:mod:`cascade.instances`)."""
 
     head_frames: int = defaults.HEAD_FRAMES
     thresholds: str = defaults.THRESHOLDS
@@ -70,6 +73,7 @@ class CascadeSettings:
     pair_cut: float | None = None
     device: str = defaults.DEVICE
     detect: DetectOptions = field(default_factory=DetectOptions)
+    instances: InstanceSettings = field(default_factory=InstanceSettings)
 
     def __post_init__(self) -> None:
         check_window(self.temporal, self.clip_len, self.clip_stride)
@@ -208,7 +212,8 @@ class Cascade:
             results.append(self._predict_video(path, actor, frames))
             if save is not None:
                 rows = actor.detections[actor.detections.video == video]
-                results[-1].files = save_pictures(results[-1], path, rows, self.thresholds_.conf, Path(save), name)
+                tracks = TrackCache(self.run_dir).read([video]) if results[-1].instances else None
+                results[-1].files = save_pictures(results[-1], path, rows, self.thresholds_.conf, Path(save), name, tracks)
         return results
 
     def _predict_video(self, path: Path, actor: ActorScores, frames: list[int] | None) -> Prediction:
@@ -230,7 +235,27 @@ class Cascade:
             mean = np.mean([probs[group.name][n] for n in numbers], axis=0)
             result.labels += [{"label": pair_name(pair), "pair": pair, "actor": group.name, "confidence": confidence}
                               for pair, confidence in self.reported_pairs(group, mean)]
+        followed = self.instances(path, video, with_head, actor.detections)
+        result.instances = [instance for found in followed.values() for instance in found]
+        for group_name, found in followed.items():
+            held = pairs_held(found, self.settings.instances.min_seconds)
+            if self.settings.instances.labels_from_instances and held:  # the group's labels: what its instances hold
+                result.labels = [label for label in result.labels if label["actor"] != group_name]
+                result.labels += [{"label": name, "pair": parse_pair(name), "actor": group_name, "confidence": p}
+                                  for name, p in sorted(held.items(), key=lambda item: -item[1])]
         return result
+
+    def instances(self, path: Path, video: str, groups: Iterable[Group], detections: pd.DataFrame) -> dict[str, list[dict]]:
+        """Group -> its instances in one video and their actions over time (:mod:`cascade.instances`), for the
+        ``groups`` whose head is a feature head; the video's tracks linked once into the run's tracks cache."""
+        groups = [g for g in groups if is_feature_head(self.heads_[g.name][1])]
+        if not groups:
+            return {}
+        settings = self.settings.instances
+        tracks = tracks_of({video: path}, self.run_dir, detections, settings.tracks)
+        fps = frame_rate(path)
+        return {group.name: instance_actions(*self.heads_[group.name], group, self.run_dir, video, path, detections,
+                                             tracks, fps, settings) for group in groups}
 
 
 #: File name endings read as videos when a folder is given.

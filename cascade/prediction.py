@@ -30,6 +30,7 @@ class Prediction:
     scores: dict[str, float] = field(default_factory=dict)  # every group's score
     error: str | None = None  # why the video could not be read
     files: dict[str, str] = field(default_factory=dict)  # pictures written with save=
+    instances: list[dict] = field(default_factory=list)  # each actor instance and its actions over time
 
     def summary(self) -> str:
         if self.error:
@@ -47,7 +48,10 @@ class Prediction:
     def to_json(self) -> dict:
         """``video``, ``actors`` (present groups with score and threshold), ``labels`` (pairs with
         confidence), ``untrained`` (group -> command), ``frames``, ``scores`` (all groups), ``error``
-        (null when the video was read) and ``files`` (pictures written, when asked)."""
+        (null when the video was read), ``files`` (pictures written, when asked) and ``instances`` (each actor
+        instance a group with a feature head follows: actor, track, start_s, end_s, its ``actions`` as
+        segments ``{label, start_s, end_s, confidence}`` and its ``boxes`` at the sampled frames;
+        :mod:`cascade.instances.actions`)."""
         return dict(self.__dict__)
 
 

@@ -50,7 +50,31 @@ def cascade_settings(args: argparse.Namespace) -> "CascadeSettings":
     """The flags of ``predict`` and ``evaluate`` as one :class:`~cascade.pipeline.CascadeSettings`."""
     from cascade.pipeline import CascadeSettings  # the heads' modules load torch: only when a command runs
 
-    return CascadeSettings(**flags_for(args, CascadeSettings), detect=detect_options(args))
+    from cascade.instances.actions import InstanceSettings
+    from cascade.instances.tracking import TrackSettings
+
+    tracks = TrackSettings(method=cli_flag(args, "track_method"))
+    instances = InstanceSettings(tracks=tracks, **flags_for(args, InstanceSettings))
+    return CascadeSettings(**flags_for(args, CascadeSettings), detect=detect_options(args), instances=instances)
+
+
+def add_instance_options(parser: argparse.ArgumentParser) -> None:
+    """How actor instances are followed and their actions named over time (``predict``, ``evaluate``)."""
+    group = parser.add_argument_group("instances")
+    group.add_argument("--track-method", choices=defaults.TRACK_METHOD_CHOICES, default=defaults.TRACK_METHOD,
+                       help="how each actor's boxes are linked into instances (default: %(default)s, measured in "
+                            "benchmarks/tracking.py)")
+    group.add_argument("--smooth", choices=defaults.SMOOTH_CHOICES, default=defaults.SMOOTH,
+                       help="smoothing of an instance's actions over its sampled frames: none, a median, or viterbi "
+                            "(a change of action must win by --switch-cost) (default: %(default)s)")
+    group.add_argument("--switch-cost", type=float, default=defaults.SWITCH_COST,
+                       help="--smooth viterbi: log-probability a change of action must win by (default: %(default)s)")
+    group.add_argument("--labels-from-instances", action=argparse.BooleanOptionalAction,
+                       default=defaults.LABELS_FROM_INSTANCES,
+                       help="report a pair when some instance holds it for --instance-min-seconds, instead of the "
+                            "head's answer over the whole video (default: %(default)s)")
+    group.add_argument("--instance-min-seconds", dest="min_seconds", type=float, default=defaults.INSTANCE_MIN_SECONDS,
+                       help="--labels-from-instances: how long (default: %(default)s)")
 
 
 def cli_flag(args: argparse.Namespace, name: str) -> Any:

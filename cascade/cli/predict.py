@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 from cascade import defaults
-from cascade.cli.common import (add_common, add_detect_options, add_pair_cut, add_temporal_options, add_thresholds,
-                                cascade_settings, cli_flag, flags_for, results_stream, show_progress)
+from cascade.cli.common import (add_common, add_detect_options, add_instance_options, add_pair_cut,
+                                add_temporal_options, add_thresholds, cascade_settings, cli_flag, flags_for,
+                                results_stream, show_progress)
 
 HELP = ("say which actors do which actions in videos (files or folders); uses RUN/thresholds.json, else the "
         "built-in thresholds, and the heads in RUN/heads")
@@ -47,6 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_pair_cut(parser)
     add_temporal_options(parser, training=False)
     add_detect_options(parser, conf=False)
+    add_instance_options(parser)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -29,16 +29,22 @@ REQUIRED_FIELDS = ("id", "reBBox")
 
 @dataclass(frozen=True)
 class Annotation:
-    """One annotated frame: per instance, its pair id and its box (x1, y1, x2, y2 pixels)."""
+    """One annotated frame: per instance, its pair id, its box (x1, y1, x2, y2 pixels) and its instance id
+    (the release's ``instance`` field: the same actor keeps it over the video's frames; -1 where absent)."""
 
     pairs: np.ndarray  # (N,) int
     boxes: np.ndarray  # (N, 4) float
+    instances: np.ndarray | None = None  # (N,) int
 
     @property
     def valid(self) -> "Annotation":
         """Only the instances whose id is one of the 43 valid pairs (A2D has a few others)."""
         keep = np.isin(self.pairs, VALID_PAIRS)
-        return Annotation(self.pairs[keep], self.boxes[keep])
+        return Annotation(self.pairs[keep], self.boxes[keep], self.ids[keep])
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.instances if self.instances is not None else np.full(len(self.pairs), -1, np.int64)
 
 
 def read_annotation(path: str | Path) -> Annotation:
@@ -56,12 +62,15 @@ def read_annotation(path: str | Path) -> Annotation:
                 )
             ids = np.asarray(mat["id"][()], dtype=np.float64).reshape(-1)
             boxes = np.asarray(mat["reBBox"][()], dtype=np.float64)
+            instances = np.asarray(mat["instance"][()], dtype=np.float64).reshape(-1) if "instance" in mat else None
     except OSError as exc:
         raise CascadeError(f"{path}: not a readable MATLAB v7.3 (HDF5) file ({exc})") from None
     boxes = boxes.reshape(-1, 4) if boxes.size else np.zeros((0, 4))
     if len(boxes) != len(ids):
         raise CascadeError(f"{path}: {len(ids)} ids but {len(boxes)} boxes in reBBox")
-    return Annotation(ids.astype(np.int64), boxes)
+    if instances is not None and len(instances) != len(ids):
+        instances = None  # a release without per-instance ids for this frame: none known
+    return Annotation(ids.astype(np.int64), boxes, None if instances is None else instances.astype(np.int64))
 
 
 def write_annotation(

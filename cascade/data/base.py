@@ -2,7 +2,8 @@
 
 * **labelled frames** - one row per annotated frame (:data:`FRAME_COLUMNS`): ``video``, ``path``
   (the video file), ``frame`` (1-based), ``pairs`` (tuple of valid pair ids present),
-  ``instance_pairs`` and ``boxes`` (N x 4 array, one row per instance, NaN where unknown) and ``split``;
+  ``instance_pairs`` and ``boxes`` (N x 4 array, one row per instance, NaN where unknown), ``split`` and
+  ``instance_ids`` (which actor each instance is, the same over a video's frames; -1 where unknown);
 * **labelled videos** - one row per video: ``video``, ``path``, ``split``, ``groups`` (frozenset
   of group names present over its annotated frames) and ``group``: where the video comes from
   (:func:`video_groups`), which keeps look-alike videos on one side of a split or fold.
@@ -29,7 +30,7 @@ from cascade.defaults import SPLIT_CHOICES
 from cascade.errors import CascadeError
 from cascade.labels import groups_of_pairs
 
-FRAME_COLUMNS = ["video", "path", "frame", "pairs", "instance_pairs", "boxes", "split"]
+FRAME_COLUMNS = ["video", "path", "frame", "pairs", "instance_pairs", "boxes", "split", "instance_ids"]
 
 
 @dataclass

@@ -112,7 +112,7 @@ class ClipDataset(Dataset):
             pairs = np.asarray(clip.pairs, dtype=np.int64)
             for number in evenly_spaced(self.frames_per_clip, count) if count else []:
                 rows.append((clip.video, clip.path, number, clip.pairs, pairs, np.full((len(pairs), 4), np.nan),
-                             clip.split))
+                             clip.split, np.full(len(pairs), -1, np.int64)))
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 

@@ -2,8 +2,10 @@
 
 The CSV has a header with ``video`` (path, relative to the CSV), ``frame`` and ``labels`` (pairs as
 ``dog-running`` or ``77``, separated by ``;``; empty for a frame with no actor) and optionally
-``split`` (train/test; default train), ``boxes`` (``x1 y1 x2 y2`` per label, separated by ``;``) and
-``group`` (where the video comes from, see :func:`cascade.data.base.video_groups`).
+``split`` (train/test; default train), ``boxes`` (``x1 y1 x2 y2`` per label, separated by ``;``),
+``ids`` (which actor each label is, a whole number per label separated by ``;``, the same actor keeping
+its number over the video's frames: what an instance score follows) and ``group`` (where the video comes
+from, see :func:`cascade.data.base.video_groups`).
 A CSV without a ``frame`` column holds clip-level labels (:mod:`cascade.data.clips`).
 
 Example::
@@ -59,7 +61,17 @@ def _csv_row(csv_path: Path, line: int, row: dict[str, str]) -> tuple:
         if boxes is None or boxes.shape != (len(pairs), 4):
             raise CascadeError(f"{where}: boxes must give 4 numbers 'x1 y1 x2 y2' for each label, separated by "
                                f"';', found {row['boxes']!r}")
+    ids = np.full(len(pairs), -1, np.int64)
+    if row.get("ids", "").strip():
+        try:
+            ids = np.asarray([int(v) for v in row["ids"].split(";")], dtype=np.int64)
+        except ValueError:
+            ids = np.zeros(0, np.int64)
+        if len(ids) != len(pairs):
+            raise CascadeError(f"{where}: ids must give a whole number for each label, separated by ';', found "
+                               f"{row['ids']!r}")
     split = row.get("split", "").strip() or "train"
     if split not in ("train", "test"):
         raise CascadeError(f"{where}: split must be train or test, found {split!r}")
-    return (path.stem, str(path), frame, tuple(sorted(set(pairs))), np.asarray(pairs, dtype=np.int64), boxes, split)
+    return (path.stem, str(path), frame, tuple(sorted(set(pairs))), np.asarray(pairs, dtype=np.int64), boxes, split,
+            ids)

@@ -54,6 +54,6 @@ class A2DRelease(Dataset):
                 valid = read_annotation(file).valid
                 rows.append(
                     (video, str(self.clip_path(video)), int(file.stem), tuple(sorted(set(valid.pairs.tolist()))),
-                     valid.pairs, valid.boxes, split)
+                     valid.pairs, valid.boxes, split, valid.ids)
                 )
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)

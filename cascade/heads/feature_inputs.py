@@ -223,12 +223,14 @@ def feature_windows(instances: pd.DataFrame, cache: FeatureCache, group: Group, 
 
 
 def feature_probabilities(model: nn.Module, meta: dict, run_dir: str | Path, video: str, path: str | Path,
-                          keys: Sequence[int], detections: pd.DataFrame, group: Group) -> np.ndarray:
+                          keys: Sequence[int], detections: pd.DataFrame, group: Group,
+                          boxes: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
     """The head's softmax over its pairs for each key frame (keys, pairs), computing first the features
-    the run's cache lacks for this video, with the settings the head was trained on."""
+    the run's cache lacks for this video, with the settings the head was trained on. ``boxes``: the actor's
+    box at each key frame (one instance followed, :mod:`cascade.instances`); None: the group's most confident."""
     recipe = FeatureRecipe.from_meta(meta)
     compute_features({video: path}, run_dir, recipe.settings, detections[detections.video == video], progress=False)
-    windows = actor_windows(recipe.read(FeatureCache(run_dir), [video]), group, keys, recipe)
+    windows = actor_windows(recipe.read(FeatureCache(run_dir), [video]), group, keys, recipe, boxes)
     model.eval()
     with torch.inference_mode():
         return model(torch.from_numpy(windows)).softmax(1).numpy()
