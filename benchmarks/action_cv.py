@@ -26,7 +26,8 @@ their cost is printed):
 * fine-tuned network rows of earlier runs (``seed``, ``mnv2``, ``mnv2 crop``, ``mnv2 crop tsm``) by name.
 
 Printed: whole-cascade P/R/F1 over all held-out clips of each fold seed, their mean and spread, the
-same with the top pair alone (no pair cut), actor-stage F1, per-head accuracy on clips where the actor
+same with the top pair alone (no pair cut), with ``--instances`` the same with the labels each clip's actor
+instances hold (``predict --labels-from-instances``), actor-stage F1, per-head accuracy on clips where the actor
 truly is, training time per head, person-pair F1, and the issue's goals; the same figures go to
 ``benchmarks/latest.json`` under ``--record-key`` (``action_cv``).
 
@@ -125,15 +126,18 @@ class RowResult:
     true: list[tuple[int, ...]] = field(default_factory=list)
     predicted: list[list[int]] = field(default_factory=list)
     predicted_top: list[list[int]] = field(default_factory=list)  # the top pair alone, no pair cut
+    predicted_instances: list[list[int]] = field(default_factory=list)  # labels from instances (--instances)
     fold_f1: list[float] = field(default_factory=list)
     actor_f1: list[float] = field(default_factory=list)
     head_hits: dict[str, list[bool]] = field(default_factory=dict)
     head_seconds: list[float] = field(default_factory=list)  # each head's training, end to end
 
-    def scores(self, pairs: tuple[int, ...] | None = None, top: bool = False) -> tuple[float, float, float]:
+    def scores(self, pairs: tuple[int, ...] | None = None, top: bool = False,
+               instances: bool = False) -> tuple[float, float, float]:
         """P/R/F1 over all held-out clips; with ``pairs`` (the person pairs, say: those one head names),
-        over the clips whose truth holds one of them, on those pairs only; ``top``: the top pair alone."""
-        predicted_all = self.predicted_top if top else self.predicted
+        over the clips whose truth holds one of them, on those pairs only; ``top``: the top pair alone;
+        ``instances``: the pairs the clip's instances hold (``--labels-from-instances``)."""
+        predicted_all = self.predicted_top if top else self.predicted_instances if instances else self.predicted
         if pairs is None:
             true, predicted, pairs = self.true, predicted_all, VALID_PAIRS
         else:
@@ -225,6 +229,10 @@ def run_row(name: str, args, csv: Path, run: Path, settings: CascadeSettings, re
     result.true += [tuple(sorted(parse(t))) for t in samples.true]
     result.predicted += [sorted(parse(p)) for p in samples.predicted]
     result.predicted_top += [sorted(parse(p)) for p in top.tables["samples"].predicted]
+    if args.instances:
+        held = evaluate(csv, run, split="test", progress=False, settings=replace(
+            settings, instances=replace(settings.instances, labels_from_instances=True)))
+        result.predicted_instances += [sorted(parse(p)) for p in held.tables["samples"].predicted]
     result.fold_f1.append(100 * float(report.tables["overall"].loc["cascade", "f1"]))
     result.actor_f1.append(100 * float(report.tables["actors"].loc["per-video", "f1"]))
     for group_name, outputs in report.head_probs.items():
@@ -258,6 +266,9 @@ def main() -> None:
                              "nearest to it")
     parser.add_argument("--record-key", default="action_cv", help="the key of benchmarks/latest.json")
     parser.add_argument("--rows", nargs="+", default=DEFAULT_ROWS, choices=list(ROWS))
+    parser.add_argument("--instances", action="store_true",
+                        help="also evaluate each row with the labels its clips' instances hold "
+                             "(predict --labels-from-instances): the f1_from_instances column")
     args = parser.parse_args()
     args.run_length = args.frames_per_clip // args.runs
 
@@ -314,6 +325,8 @@ def main() -> None:
         out_rows.append({"row": name, "f1": np.mean(per_seed), "f1_by_seed": " ".join(f"{v:.1f}" for v in per_seed),
                          "seed_spread": max(per_seed) - min(per_seed), "fold_sd": float(np.std(folds_all)),
                          "f1_top_pair": np.mean(per_seed_top),
+                         "f1_from_instances": np.mean([results[s][name].scores(instances=True)[2] for s in args.fold_seeds])
+                         if args.instances else np.nan,
                          "precision": np.mean([results[s][name].scores()[0] for s in args.fold_seeds]),
                          "recall": np.mean([results[s][name].scores()[1] for s in args.fold_seeds]),
                          "actor_f1": np.mean([f for s in args.fold_seeds for f in results[s][name].actor_f1]),

@@ -87,7 +87,8 @@ LINK_MIN_IOU = 0.3  # boxes of one class in consecutive sampled frames are one a
 #: log-probabilities), motion (box geometry and motion), pose (person keypoints; the person head only)
 FEATURE_KIND_CHOICES = ("appearance", "video", "video-tube", "video-frame", "kinetics", "motion", "pose")
 VIDEO_KINDS = ("video", "video-tube", "video-frame", "kinetics")  # kinds only I3D features give
-FEATURE_KINDS = ("appearance", "motion", "pose")  # the default
+FEATURE_KINDS = ("appearance", "motion", "pose")  # the default on an image backbone's features
+VIDEO_FEATURE_KINDS = ("video", "kinetics", "motion", "pose")  # the default on I3D's
 FEATURE_WINDOW = 5  # sampled frames a feature head sees around each key frame
 FEATURE_MODEL = "mlp"  # --feature-model: linear (logistic regression) or mlp (one hidden layer)
 FEATURE_MODEL_CHOICES = ("linear", "mlp")

@@ -48,6 +48,7 @@ from cascade.fileio import write_text_atomic
 from cascade.labels import GROUP_NAMES, GROUPS, VALID_PAIRS, group as find_group, group_of_pair, pair_name, parse_pair
 from cascade.metrics import class_table, indicator, sample_prf
 from cascade.pipeline import Cascade, CascadeSettings
+from cascade.instances.actions import pairs_held
 from cascade.instances.cache import TrackCache
 from cascade.instances.scoring import CORNERS, instance_score
 from cascade.instances.timeline import label_at
@@ -122,11 +123,13 @@ def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", 
     present_by_video = {v: set(np.array(GROUP_NAMES)[row]) for v, row in zip(videos.video, present)}
     head_probs = _head_probabilities(cascade, actor, samples, present_by_video, progress)
     predicted = [set() for _ in range(len(samples))]
+    held = _held_by_instances(cascade, dataset, split, videos, actor, present_by_video)
     for group_name, outputs in head_probs.items():
         group = find_group(group_name)
         for row, probs in zip(outputs.row, outputs.probs):
             if group_name in present_by_video[samples.video[row]]:
-                predicted[row].update(pair for pair, _ in cascade.reported_pairs(group, probs))
+                pairs = held.get((samples.video[row], group_name))
+                predicted[row].update(pairs or (pair for pair, _ in cascade.reported_pairs(group, probs)))
     true_pairs = indicator(samples.pairs.tolist(), VALID_PAIRS)
     pred_pairs = indicator([sorted(p) for p in predicted], VALID_PAIRS)
     unit = "videos" if dataset.clip_level else "frames"
@@ -160,6 +163,21 @@ def evaluate(data, run_dir: str | Path = defaults.RUN_DIR, split: str = "test", 
         files[name] = str(folder / f"{name}.csv")
         write_text_atomic(files[name], table.to_csv(index=name != "samples"))
     return EvaluationReport(tables, files, actor.failed, head_probs)
+
+
+def _held_by_instances(cascade: Cascade, dataset, split: str, videos: pd.DataFrame, actor: ActorScores,
+                       present_by_video: dict) -> dict[tuple[str, str], set[int]]:
+    """With ``labels_from_instances`` (clip-level labels: a clip is a sample), (video, group) -> the pairs the
+    group's instances hold (:func:`~cascade.instances.actions.pairs_held`), as ``predict`` reports them."""
+    settings = cascade.settings.instances
+    if not settings.labels_from_instances or not dataset.clip_level:
+        return {}
+    held = {}
+    for video, path in zip(videos.video, videos.path):
+        groups = [find_group(g) for g in present_by_video[video] if g in cascade.heads_]
+        for group_name, found in cascade.instances(Path(path), video, groups, actor.detections).items():
+            held[(video, group_name)] = {parse_pair(name) for name in pairs_held(found, settings.min_seconds)}
+    return held
 
 
 def _instance_table(cascade: Cascade, dataset, split: str, videos: pd.DataFrame, actor: ActorScores,

@@ -41,7 +41,7 @@ def test_checkpoints_carry_their_metadata(trained_run, sample_release):
             "data": str(sample_release), "run_dir": str(trained_run), "actor": actor, "epochs": 1, "batch": 8,
             "lr": 0.001, "imgsz": 64, "crop": False, "temporal": "none", "clip_len": 8, "clip_stride": 2,
             "backbone": "resnet34", "pretrained": "none", "freeze_bn": False, "val_fraction": 0.5, "device": "cpu",
-            "seed": 0, "amp": True, "head": "finetune", "features": ["appearance", "motion", "pose"], "window": 5,
+            "seed": 0, "amp": True, "head": "finetune", "features": None, "window": 5,
             "split": "train",
             "feature_model": "mlp",
             "feature_settings": {"every": None, "feature_backbone": None, "pretrained": "none",  # None: the run's

@@ -42,10 +42,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="features: a small model on the run's features cache, computed where it lacks them (seconds "
                              "to train); finetune: a whole network on decoded frames, the seed's (default: %(default)s, "
                              "measured in benchmarks/action_cv.py)")
-    parser.add_argument("--features", type=lambda text: tuple(text.split(",")), default=defaults.FEATURE_KINDS,
+    parser.add_argument("--features", type=lambda text: tuple(text.split(",")), default=None,
                         metavar="KINDS", help="--head features: what it reads, of " + ",".join(defaults.FEATURE_KIND_CHOICES)
                         + " (pose: the person head only; video, video-tube, video-frame, kinetics: with "
-                        "--feature-backbone i3d) (default: " + ",".join(defaults.FEATURE_KINDS) + ")")
+                        "--feature-backbone i3d) (default: " + ",".join(defaults.VIDEO_FEATURE_KINDS) + " on I3D "
+                        "features, " + ",".join(defaults.FEATURE_KINDS) + " on an image backbone's)")
     parser.add_argument("--feature-model", choices=defaults.FEATURE_MODEL_CHOICES, default=defaults.FEATURE_MODEL,
                         help="--head features: linear (logistic regression, its L2 chosen by an inner cross-validation "
                              "by source) or mlp (one hidden layer) (default: %(default)s)")

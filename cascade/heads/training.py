@@ -208,7 +208,7 @@ def train_head(
     seed: int = defaults.SEED,
     amp: bool = defaults.AMP,
     head: str = defaults.HEAD,
-    features: Sequence[str] = defaults.FEATURE_KINDS,
+    features: Sequence[str] | None = None,
     window: int = defaults.FEATURE_WINDOW,
     feature_model: str = defaults.FEATURE_MODEL,
     feature_settings: FeatureSettings = FeatureSettings(),
@@ -244,7 +244,8 @@ def train_head(
             log.warning("--head %s does not read %s (flags of --head finetune)", head,
                         ", ".join("--" + name.replace("_", "-") for name in unread))
         settings = FeatureCache(run_dir).resolve(feature_settings)  # what was not given: the run's features'
-        recipe = FeatureRecipe(tuple(features), window, settings)  # bad --features: one line before any work
+        kinds = tuple(features) if features else defaults.VIDEO_FEATURE_KINDS if settings.video else defaults.FEATURE_KINDS
+        recipe = FeatureRecipe(kinds, window, settings)  # bad --features: one line before any work
         return train_feature_head(open_dataset(data, seed, run_dir), run_dir, group, recipe, model=feature_model,
                                   received=received, val_fraction=val_fraction, seed=seed, split=split,
                                   detect=DetectOptions(device=device), progress=progress)
