@@ -133,3 +133,27 @@ def test_a_head_trained_on_a_two_pair_clip_puts_both_pairs_above_its_cut(two_pai
     named = {dog.pairs[k] for k in np.flatnonzero(reported(probs.mean(0, keepdims=True), cut)[0])}
     assert named == {parse_pair("dog-running"), parse_pair("dog-jumping")}
     torch.testing.assert_close(torch.tensor(probs.sum(1)), torch.ones(2))
+
+
+def test_sample_clips_keeps_runs_of_consecutive_frames_at_their_own_rate(two_pair_clips):
+    import cv2
+
+    from cascade.data.frames import frame_rate, iter_frames
+
+    source, condensed = CLIPS / "ForeverOMC_dog.mp4", two_pair_clips.parent / "ForeverOMC_dog.mp4"
+    step = max(1, round(frame_rate(source) / 12.5))
+    assert frame_rate(condensed) == pytest.approx(frame_rate(source) / step, rel=1e-3)  # time runs as in the source
+    kept = [frame for _, frame in iter_frames(condensed)]
+    assert len(kept) == 16  # 2 runs of 8
+    total = sum(1 for _ in iter_frames(source, check_complete=False))
+    picked = in_runs(2, 8, step, total)
+    assert picked[7] - picked[0] == 7 * step and picked[8] > picked[7] + step  # consecutive in a run, a jump between
+    originals = {n: f for n, f in iter_frames(source, check_complete=False) if n in set(picked)}
+    height, width = kept[0].shape[:2]
+
+    def difference(a, b):
+        return float(np.abs(cv2.resize(a, (width, height), interpolation=cv2.INTER_AREA).astype(float) - b).mean())
+
+    same = [difference(originals[n], frame) for n, frame in zip(picked, kept)]
+    shifted = [difference(originals[n], frame) for n, frame in zip(picked[1:], kept[:-1])]
+    assert max(same) < 8 and np.mean(shifted) > 2 * np.mean(same)  # each kept frame is its source frame

@@ -47,17 +47,11 @@ from cascade.features.runner import compute_features
 from cascade.heads.checkpoint import head_path, save_head
 from cascade.heads.feature_inputs import FeatureRecipe, feature_windows
 from cascade.heads.feature_model import FeatureHead, fit_linear, fit_mlp
+from cascade.heads.kinds import FEATURES
 from cascade.heads.pairs import best_cut, reported
 from cascade.heads.samples import TrainReport, instance_table, split_frames
 from cascade.labels import Group
 from cascade.metrics import sample_prf
-
-FEATURE_HEAD = "features"
-
-
-def is_feature_head(meta: dict) -> bool:
-    return meta.get("head") == FEATURE_HEAD
-
 
 @dataclass
 class FeatureSamples:
@@ -178,7 +172,7 @@ def train_feature_head(dataset, run_dir: str | Path, group: Group, recipe: Featu
     chosen = inner_cv(train, model, seed)
     head, step, history = fit_head(train, model, chosen["l2"], seed, val)
     path = head_path(run_dir, group)
-    meta = {"group": group.name, "pairs": list(group.pairs), "head": FEATURE_HEAD, **recipe.to_meta(),
+    meta = {"group": group.name, "pairs": list(group.pairs), "head": FEATURES, **recipe.to_meta(),
             "model": model, "inputs": int(train.windows.shape[-1]), "hidden": 0 if model == "linear" else defaults.FEATURE_HIDDEN,
             "l2": chosen["l2"] if model == "linear" else None, "pair_cut": chosen["pair_cut"], "inner_cv": chosen, "args": received, "step": step,
             "metrics": history[-1] if history else {}, "cascade_version": __version__, "torch_version": torch.__version__}
