@@ -114,3 +114,55 @@ def test_predict_json_lists_instances_inside_the_frame_and_the_video(run_copy, s
             assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height
             assert instance["start_s"] <= box["time_s"] <= instance["end_s"]
     assert (tmp_path / "pictures" / "walk_b.png").is_file()
+
+
+INSTANCES = pd.read_csv(__import__("pathlib").Path(__file__).parent / "data" / "instances.csv", dtype=str,
+                        keep_default_na=False)
+
+
+def test_the_hand_labelled_instances_are_well_formed(tmp_path):
+    import cv2
+
+    from cascade.data import open_dataset
+    from conftest import CLIPS
+
+    csv = tmp_path / "instances.csv"
+    INSTANCES.assign(video=[str(CLIPS / v) for v in INSTANCES.video]).to_csv(csv, index=False)
+    frames = open_dataset(csv).labelled_frames("all")  # parses every row: pairs valid, boxes and ids one per label
+    assert frames.video.nunique() >= 20 and sum(map(len, frames.instance_ids)) >= 1000
+    assert not frames.duplicated(["video", "frame"]).any()
+    for video, rows in frames.groupby("video"):
+        capture = cv2.VideoCapture(rows.path.iat[0])
+        width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
+        declared = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        capture.release()
+        assert rows.frame.max() <= declared, video
+        actor_of_id: dict[int, str] = {}
+        for row in rows.itertuples():
+            assert len(set(row.instance_ids)) == len(row.instance_ids), (video, row.frame)  # an id once per frame
+            for box, pair, ident in zip(row.boxes, row.instance_pairs, row.instance_ids):
+                assert 0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height, (video, row.frame, box)
+                assert actor_of_id.setdefault(int(ident), pair // 10) == pair // 10, (video, ident)  # one actor per id
+
+
+def test_evaluate_scores_instances_against_labelled_boxes(run_copy, sample_release, capsys, tmp_path):
+    from conftest import CLIPS
+
+    code, _, err = run_cli(capsys, "train-head", "--data", sample_release, "--run-dir", run_copy, "--actor", "dog",
+                           *TINY_FLAGS)
+    assert code == 0, err
+    labelled = INSTANCES[INSTANCES.video == "duongnghiephuy_dog.mp4"]  # five dogs, two look-alike collies
+    csv = tmp_path / "dogs.csv"
+    labelled.assign(video=[str(CLIPS / v) for v in labelled.video], split="test").to_csv(csv, index=False)
+    code, out, err = run_cli(capsys, "evaluate", "--data", csv, "--run-dir", run_copy, "--thresholds", "builtin",
+                             "--weights", WEIGHTS, "--device", "cpu", "--json")
+    assert code == 0, err
+    table = {row["index"]: row for row in json.loads(out)["tables"]["instances"]}
+    ours, baseline = table["cascade"], table["every track its video's top pair"]
+    labelled_count = sum(len(labels.split(";")) for labels in labelled.labels)
+    assert ours["labelled"] == baseline["labelled"] == labelled_count == 46
+    assert ours["track_boxes"] == baseline["track_boxes"] > 0 and ours["matched"] == baseline["matched"] > 0
+    for row in (ours, baseline):  # the same tracks; only the pairs they name differ
+        assert 0 <= row["hits"] <= row["matched"] <= min(row["labelled"], row["track_boxes"])
+        assert row["misses"] == row["labelled"] - row["hits"] and row["false_alarms"] == row["track_boxes"] - row["hits"]
+    assert ours["id_switches"] == baseline["id_switches"] >= 0
