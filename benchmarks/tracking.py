@@ -17,7 +17,8 @@ Part 2, actions over time: feature heads trained on the condensed clips of ``ben
 work folder (``--acv-work``: its clips and its features of the default feature settings) whose source
 is none of the labelled clips' (sources from ``../shared/clips/SOURCES.csv``), then ``evaluate`` on the
 labelled frames: the instance score of every smoothing (none, a median of 3, Viterbi at several switch
-costs) beside the baseline that gives every track its video's top pair.
+costs) beside the baseline that gives every track its video's top pair. The figures go to ``benchmarks/latest.json``
+under ``tracking_tracks`` (part 1) and ``tracking_actions`` (part 2).
 
     python3 benchmarks/tracking.py            # after benchmarks/action_cv.py (its clips and features)
 """
@@ -111,8 +112,8 @@ def heads_run(args: argparse.Namespace, held_sources: set[str]) -> Path:
     shutil.copytree(args.acv_work / "detected" / CACHE_NAME, run / CACHE_NAME)
     shutil.copytree(args.acv_work / "features" / args.features_key / FEATURES_DIR, run / FEATURES_DIR)
     table = pd.read_csv(args.acv_work / "labels.csv", dtype=str, keep_default_na=False)
-    table = table[~table.group.isin(held_sources)].assign(split="train",
-                                                          video=[str(args.acv_work / v) for v in table.video])
+    table = table[~table.group.isin(held_sources)]
+    table = table.assign(split="train", video=[str(args.acv_work / v) for v in table.video])
     csv = run / "train.csv"
     table.to_csv(csv, index=False)
     dataset = ClipDataset(csv, pd.read_csv(csv, dtype=str, keep_default_na=False), frames_per_clip=12)
@@ -134,6 +135,7 @@ def main() -> None:
                         help="the folder under ACV_WORK/features holding the features the heads read")
     parser.add_argument("--features", nargs="+", default=list(defaults.FEATURE_KINDS))
     parser.add_argument("--feature-model", default=defaults.FEATURE_MODEL)
+    parser.add_argument("--parts", nargs="+", choices=("tracks", "actions"), default=["tracks", "actions"])
     args = parser.parse_args()
     start = time.perf_counter()
     csv, truth = labelled_frames(args)
@@ -144,14 +146,19 @@ def main() -> None:
     print(f"labelled: {truth.video.nunique()} clips, {len(truth.groupby(['video', 'frame']))} frames, "
           f"{len(truth)} instances, {len(truth.groupby(['video', 'id']))} actors")
     rows = []
-    for method, gap, least in LINKERS:
+    for method, gap, least in LINKERS if "tracks" in args.parts else []:
         for stride in (1, args.stride):
             settings = TrackSettings(method=method, max_gap=gap, min_frames=least)
             rows.append({"method": method, "max_gap": gap, "min_frames": least, "stride": stride,
                          **track_scores(truth, detections, settings, stride)})
             print(rows[-1], flush=True)
-    tracks_table = pd.DataFrame(rows)
-    print(tracks_table.to_string(float_format="{:.3f}".format, index=False))
+    counts = {"clips": int(truth.video.nunique()), "instances": int(len(truth)),
+              "actors": int(len(truth.groupby(['video', 'id'])))}
+    if rows:
+        print(pd.DataFrame(rows).to_string(float_format="{:.3f}".format, index=False))
+        record("tracking_tracks", {**counts, "tracks": rows, "seconds": round(time.perf_counter() - start, 1)})
+    if "actions" not in args.parts:
+        return
 
     sources = pd.read_csv(SHARED / "clips" / "SOURCES.csv")
     held = set(sources[sources.file.isin(pd.read_csv(args.labels).video)].source_repo)
@@ -168,8 +175,7 @@ def main() -> None:
                                               "id_switches"]]
     print(actions_table.to_string(float_format="{:.3f}".format))
     print(f"whole run: {time.perf_counter() - start:.0f} s")
-    record("tracking", {"clips": int(truth.video.nunique()), "instances": int(len(truth)),
-                        "actors": int(len(truth.groupby(['video', 'id']))), "tracks": rows,
+    record("tracking_actions", {**counts, "track_method": defaults.TRACK_METHOD,
                         "actions": {k: {c: float(v) for c, v in row.items()} for k, row in actions_table.iterrows()},
                         "features_key": args.features_key, "features": args.features,
                         "feature_model": args.feature_model, "seconds": round(time.perf_counter() - start, 1)})
