@@ -289,8 +289,9 @@ def main() -> None:
             key = settings_key(settings)
             if key not in caches:
                 caches[key], costs[key] = features_cache(args, table, settings)
-                print(f"features {key} ({settings.feature_backbone}, every {settings.every}, {settings.imgsz} px"
-                      f"{f', {settings.video_frames} frames' if settings.video else ''}): {costs[key]}", flush=True)
+                shown = settings.resolved()
+                print(f"features {key} ({shown.feature_backbone}, every {shown.every}, {shown.imgsz} px"
+                      f"{f', {shown.video_frames} frames' if shown.video else ''}): {costs[key]}", flush=True)
     cascade_settings = CascadeSettings(thresholds="file", device="cpu",
                                        detect=DetectOptions(device="cpu", workers=0, stride=args.stride))
     results = {seed: {name: RowResult() for name in args.rows} for seed in args.fold_seeds}
