@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--feature-model", default=defaults.FEATURE_MODEL)
     parser.add_argument("--parts", nargs="+", choices=("tracks", "actions"), default=["tracks", "actions"])
     args = parser.parse_args()
+    args.acv_work = args.acv_work.resolve()  # the heads' train.csv names its clips by absolute path
     start = time.perf_counter()
     csv, truth = labelled_frames(args)
     detected = args.work / "detected"
@@ -162,8 +163,11 @@ def main() -> None:
 
     sources = pd.read_csv(SHARED / "clips" / "SOURCES.csv")
     held = set(sources[sources.file.isin(pd.read_csv(args.labels).video)].source_repo)
-    run = heads_run(args, held)
-    base = CascadeSettings(device="cpu", detect=DetectOptions(device="cpu", workers=0, weights=str(WEIGHTS)))
+    run = args.work / "evaluate"  # its own caches: action_cv's condensed clips bear the labelled clips' names
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(heads_run(args, held) / "heads", run / "heads")
+    base = CascadeSettings(device="cpu", thresholds="builtin",
+                           detect=DetectOptions(device="cpu", workers=0, weights=str(WEIGHTS)))
     actions = {}
     for smooth, cost in SMOOTHING:
         settings = replace(base, instances=InstanceSettings(smooth=smooth, switch_cost=cost or defaults.SWITCH_COST))
@@ -172,7 +176,7 @@ def main() -> None:
         actions[f"{smooth}" + (f" {cost:g}" if smooth == "viterbi" else "")] = table.loc["cascade"].to_dict()
         actions["every track its video's top pair"] = table.loc["every track its video's top pair"].to_dict()
     actions_table = pd.DataFrame(actions).T[["hits", "labelled", "track_boxes", "precision", "recall", "f1",
-                                              "id_switches"]]
+                                              "id_switches", "segments", "labelled_segments"]]
     print(actions_table.to_string(float_format="{:.3f}".format))
     print(f"whole run: {time.perf_counter() - start:.0f} s")
     record("tracking_actions", {**counts, "track_method": defaults.TRACK_METHOD,

@@ -19,7 +19,9 @@ looks at the window its checkpoint records around each of those frames.
 * **instances** (labels whose frames give each instance's box and id, ``ids`` in a frame CSV, A2D's
   ``instance``): the actor instances ``predict`` follows scored frame by frame against the labelled ones
   (:mod:`cascade.instances.scoring`: hits, misses, false alarms, precision, recall, F1, identity
-  switches), beside the same tracks each given its video's top pair for its actor.
+  switches; ``segments``, the mean number of action segments per followed instance, against
+  ``labelled_segments``, the mean number of runs of one action per labelled instance), beside the same tracks
+  each given its video's top pair for its actor.
 
 All tables are written as CSV to ``RUN/evaluate/`` (fractions) and printed (precision, recall, F1
 and accuracy as percentages, as ``tune-thresholds`` prints them).
@@ -193,7 +195,7 @@ def _instance_table(cascade: Cascade, dataset, split: str, videos: pd.DataFrame,
         return None
     truth = pd.DataFrame(truth, columns=["video", "frame", "id", "pair", *CORNERS])
     labelled = videos[videos.video.isin(truth.video)]
-    found, baseline = [], []
+    found, baseline, segments = [], [], []
     for video, path in zip(labelled.video, labelled.path):
         groups = [find_group(g) for g in present_by_video[video] if g in cascade.heads_]
         followed = cascade.instances(Path(path), video, groups, actor.detections)
@@ -204,6 +206,7 @@ def _instance_table(cascade: Cascade, dataset, split: str, videos: pd.DataFrame,
             outputs = head_probs[group_name]
             mine = [probs for row, probs in zip(outputs.row, outputs.probs) if samples.video[row] == video]
             top[group_name] = find_group(group_name).pairs[int(np.mean(mine, axis=0).argmax())] if mine else -1
+        segments += [len(i["actions"]) for found_in_group in followed.values() for i in found_in_group]
         for number in truth.frame[truth.video == video].unique():
             for instance in (i for found_in_group in followed.values() for i in found_in_group):
                 mine = tracks[tracks.track == instance["track"]]
@@ -217,7 +220,10 @@ def _instance_table(cascade: Cascade, dataset, split: str, videos: pd.DataFrame,
     columns = ["video", "frame", "track", *CORNERS, "pair"]
     scores = {name: instance_score(truth, pd.DataFrame(rows, columns=columns))
               for name, rows in (("cascade", found), ("every track its video's top pair", baseline))}
-    return pd.DataFrame.from_dict(scores, orient="index")
+    table = pd.DataFrame.from_dict(scores, orient="index")
+    runs = truth.sort_values("frame").groupby(["video", "id"]).pair.agg(lambda p: int((np.diff(p) != 0).sum()) + 1)
+    return table.assign(segments=[float(np.mean(segments)) if segments else np.nan, 1.0],
+                        labelled_segments=float(runs.mean()))
 
 
 def most_frequent_pairs(dataset) -> dict[str, int]:

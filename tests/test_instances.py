@@ -166,3 +166,10 @@ def test_evaluate_scores_instances_against_labelled_boxes(run_copy, sample_relea
         assert 0 <= row["hits"] <= row["matched"] <= min(row["labelled"], row["track_boxes"])
         assert row["misses"] == row["labelled"] - row["hits"] and row["false_alarms"] == row["track_boxes"] - row["hits"]
     assert ours["id_switches"] == baseline["id_switches"] >= 0
+    assert baseline["segments"] == 1 and ours["segments"] >= 1  # a baseline track holds one pair all its life
+    runs: dict[str, list[str]] = {}  # each labelled dog's pairs, frame by frame
+    for row in labelled.assign(frame=labelled.frame.astype(int)).sort_values("frame").itertuples():
+        for ident, pair in zip(row.ids.split(";"), row.labels.split(";")):
+            runs.setdefault(ident, []).append(pair)
+    changes = [1 + sum(a != b for a, b in zip(pairs, pairs[1:])) for pairs in runs.values()]
+    assert ours["labelled_segments"] == pytest.approx(sum(changes) / len(changes))
