@@ -338,7 +338,7 @@ def main() -> None:
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table_out.to_string(float_format="{:.1f}".format, na_rep="-"))
     # a per-sample mean over all held-out clips: the folds' F1 weighted by their clips
-    base_by_seed = [float(np.average(*baseline[s])) for s in args.fold_seeds]
+    base_by_seed = [float(np.average(baseline[s][0], weights=baseline[s][1])) for s in args.fold_seeds]
     base_f1 = float(np.mean(base_by_seed))
     print(f"\n{BASELINE} (no network, same folds and actor stage): F1 over all held-out clips by seed "
           + " ".join(f"{v:.1f}" for v in base_by_seed) + f", mean {base_f1:.1f}")
