@@ -3,7 +3,7 @@
 # condense each clip to 3 runs of 16 consecutive frames at ~12.5 fps -> detect every 4th frame
 # -> choose the thresholds (the seed's, cross-validated by source beside every tuning method)
 # -> features of each run's centre frame, once: DeepMind's Kinetics-400 I3D over the run (whole frame and each
-#    actor's tube), person keypoints, box motion -> train every actor's light head on them, in seconds
+#    actor's tube), person keypoints, box motion -> train every actor's linear head on its tubes, in seconds
 # -> predict three clips with pictures (each instance's track and actions over time)
 # -> evaluate on the held-out clips (sources no training clip shares), beside the most-frequent-pair baseline
 # -> train the heads again on every clip, so that `cascade predict video.mp4` names actions right away.

@@ -43,7 +43,7 @@ def test_checkpoints_carry_their_metadata(trained_run, sample_release):
             "backbone": "resnet34", "pretrained": "none", "freeze_bn": False, "val_fraction": 0.5, "device": "cpu",
             "seed": 0, "amp": True, "head": "finetune", "features": None, "window": 5,
             "split": "train",
-            "feature_model": "mlp",
+            "feature_model": "linear",
             "feature_settings": {"every": None, "feature_backbone": None, "pretrained": "none",  # None: the run's
                                  "feature_imgsz": None, "conf": None, "pose_weights": None,
                                  "video_frames": None, "video_fps": None}}

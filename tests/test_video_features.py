@@ -128,6 +128,7 @@ def test_a_head_trained_on_a_two_pair_clip_puts_both_pairs_above_its_cut(two_pai
     model, meta = load_head(head_path(run, dog), dog)
     cut = meta["pair_cut"]
     assert meta["model"] == "linear" and meta["inner_cv"]["folds"] == 3 and cut is not None
+    assert meta["metrics"]["loss"] < np.log(len(dog.pairs)) - 0.1  # fitted: below the zero weights' (uniform) loss
     clip = two_pair_clips.parent / "jumper_a.mp4"
     probs = feature_probabilities(model, meta, run, "jumper_a", clip, [4, 12], load_detections(run, ["jumper_a"]), dog)
     named = {dog.pairs[k] for k in np.flatnonzero(reported(probs.mean(0, keepdims=True), cut)[0])}

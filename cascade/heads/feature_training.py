@@ -183,4 +183,6 @@ def train_feature_head(dataset, run_dir: str | Path, group: Group, recipe: Featu
                        decode_seconds=features_seconds,
                        images_per_s=len(train) / max(seconds - features_seconds, 1e-9),
                        frames_per_sample=recipe.window, input_mib=train.windows.nbytes / 2**20,
-                       skipped=dict(computed.failed), inputs="float32 feature windows")
+                       skipped=dict(computed.failed), inputs="float32 feature windows",
+                       fitted=(f"fitted by L-BFGS with L2 {chosen['l2']:g} (inner cross-validation by source): loss "
+                               f"{history[-1]['loss']:.3f}" if model == "linear" else ""))

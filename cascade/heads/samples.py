@@ -66,10 +66,13 @@ class TrainReport:
     skipped: dict[str, str] = field(default_factory=dict)  # video file -> why it could not be decoded
     without_box: int = 0  # crop on clip-level labels: frames left out, no detected box of the group
     inputs: str = "uint8"  # what the kept inputs are: decoded frames (uint8) or feature windows (float32)
+    fitted: str = ""  # a head fitted in one solve (a linear feature head): how, instead of epochs to keep one of
 
     def summary(self) -> str:
         table = pd.DataFrame(self.epochs).to_string(index=False, float_format="{:.3f}".format)
         kept = f"epoch {self.best_epoch} (best validation F1)" if self.val_samples else f"the last epoch ({self.best_epoch}); no validation videos"
+        if self.fitted:
+            table, kept = self.fitted, "the fit"
         unit = "images" if self.frames_per_sample == 1 else f"clips of {self.frames_per_sample} frames"
         text = (f"{self.group} head: {self.train_samples} training and {self.val_samples} validation samples, "
                 f"initialised from {self.init}; inputs kept as {self.inputs}: {self.input_mib:.1f} MiB\n{table}\n"
