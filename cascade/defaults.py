@@ -91,7 +91,7 @@ FEATURE_KINDS = ("appearance", "motion", "pose")  # the default on an image back
 # The default on I3D's: the actor's tube alone. benchmarks/action_cv.py (127 clips, 3 folds by source x 3 fold
 # seeds, 2026-12-05): tube + linear 37.4, the frame window 34.8, frame + tube 36.8, + kinetics 35.0, + motion
 # + pose 35.3, at 160 px and 16 frames; the old default (MobileNetV2 appearance + motion + pose, MLP) 37.1 and the
-# most frequent pair about 32.5. Only 32-frame windows scored higher (38.5, at twice the cost, longer than the
+# most frequent pair 28.5. Only 32-frame windows scored higher (38.5, at twice the cost, longer than the
 # main job's runs); every row lies within one standard error (about 2.5) of the best, so the simplest input wins
 VIDEO_FEATURE_KINDS = ("video-tube",)
 FEATURE_WINDOW = 5  # sampled frames a feature head sees around each key frame
@@ -124,7 +124,9 @@ SMOOTH = "none"
 SMOOTH_CHOICES = ("none", "median", "viterbi")
 SMOOTH_WINDOW = 3  # --smooth median: key frames per median
 SWITCH_COST = 2.0  # --smooth viterbi: log-probability a change of action must win by
-LABELS_FROM_INSTANCES = False  # the video's labels from its whole-video head (True: from its instances' segments)
+# The video's labels from its whole-video head (True: from its instances' segments). benchmarks/action_cv.py
+# --instances (i3d tube linear, 3 folds x 3 fold seeds): 37.4 from the head, 35.1 from the instances
+LABELS_FROM_INSTANCES = False
 INSTANCE_MIN_SECONDS = 1.0  # labels from instances: a pair some instance holds this long in one segment
 INSTANCE_MATCH_IOU = 0.5  # evaluate's instance score: a labelled box and a track's box are one actor from this
 
