@@ -75,7 +75,7 @@ def track_scores(truth: pd.DataFrame, detections: pd.DataFrame, settings: TrackS
     """Part 1's figures for one linker setting on detections thinned to every ``stride``-th frame."""
     found = []
     for video, rows in detections[(detections.frame - 1) % stride == 0].groupby("video"):
-        tracks = video_tracks(rows, settings, fps=25.0)
+        tracks = video_tracks(rows, settings)
         labelled = truth[truth.video == video]
         for number in labelled.frame.unique():
             for track, mine in tracks.groupby("track"):

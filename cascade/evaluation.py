@@ -52,7 +52,8 @@ from cascade.metrics import class_table, indicator, sample_prf
 from cascade.pipeline import Cascade, CascadeSettings
 from cascade.instances.actions import pairs_held
 from cascade.instances.cache import TrackCache
-from cascade.instances.scoring import CORNERS, instance_score
+from cascade.instances.scoring import instance_score
+from cascade.instances.tracking import CORNERS
 from cascade.instances.timeline import label_at
 from cascade.prediction import ActorScores
 
@@ -188,9 +189,10 @@ def _instance_table(cascade: Cascade, dataset, split: str, videos: pd.DataFrame,
     when none do. The baseline's pair for a group in a video: the most probable of its head's mean
     probabilities over the video's samples."""
     frames = dataset.labelled_frames(split)
+    frames = frames[frames.video.isin(videos.video)]
     truth = [(row.video, int(row.frame), int(i), int(p), *box) for row in frames.itertuples(index=False)
              for p, box, i in zip(row.instance_pairs, row.boxes, row.instance_ids)
-             if i >= 0 and np.all(np.isfinite(box)) and row.video in set(videos.video)]
+             if i >= 0 and np.all(np.isfinite(box))]
     if not truth:
         return None
     truth = pd.DataFrame(truth, columns=["video", "frame", "id", "pair", *CORNERS])

@@ -116,6 +116,11 @@ def pair_name(pair: int) -> str:
     return f"{_ACTOR_NAMES[pair // 10]}-{_ACTION_NAMES[pair % 10]}"
 
 
+def actor_name(pair: int) -> str:
+    """``'dog'`` for 77: the actor a pair names (the person head's pairs name adult or baby)."""
+    return _ACTOR_NAMES[check_pair(pair) // 10]
+
+
 def parse_pair(text: str) -> int:
     """Accept ``'77'`` or ``'dog-running'`` and return the valid pair id."""
     text = text.strip()

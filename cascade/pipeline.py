@@ -252,7 +252,7 @@ class Cascade:
         if not groups:
             return {}
         settings = self.settings.instances
-        tracks = tracks_of({video: path}, self.run_dir, detections, settings.tracks)
+        tracks = tracks_of([video], self.run_dir, detections, settings.tracks)
         fps = frame_rate(path)
         return {group.name: instance_actions(*self.heads_[group.name], group, self.run_dir, video, path, detections,
                                              tracks, fps, settings) for group in groups}

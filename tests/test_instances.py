@@ -33,7 +33,7 @@ def crossing_people(frames: int = 12) -> pd.DataFrame:
 
 @pytest.mark.parametrize("method", ["iou", "bytetrack", "botsort"])
 def test_two_crossing_people_keep_their_ids(method):
-    tracks = video_tracks(crossing_people(), TrackSettings(method=method, min_frames=1), fps=25)
+    tracks = video_tracks(crossing_people(), TrackSettings(method=method, min_frames=1))
     walking_right = tracks[tracks.x1.diff().groupby(tracks.track).transform("mean").fillna(0) > 0]
     assert tracks.track.nunique() == 2, tracks
     for _, track in tracks.groupby("track"):
@@ -47,9 +47,9 @@ def test_short_gaps_are_joined_and_flickers_dropped():
     empty = pd.DataFrame([("v", n, -1, 0.0, 0, 0, 0, 0) for n in (5, 6)], columns=boxes.columns)  # as the cache
     missed = pd.concat([boxes[~boxes.frame.isin([5, 6])], empty])  # the detector missed A twice: one actor still
     flicker = pd.DataFrame([("v", 9, 0, 0.9, 300, 300, 330, 400)], columns=boxes.columns)  # a box seen once
-    tracks = video_tracks(pd.concat([missed, flicker]), TrackSettings(method="iou", max_gap=2, min_frames=3), fps=25)
+    tracks = video_tracks(pd.concat([missed, flicker]), TrackSettings(method="iou", max_gap=2, min_frames=3))
     assert tracks.track.nunique() == 1 and len(tracks) == 10 and tracks.x1.max() < 300
-    apart = video_tracks(missed, TrackSettings(method="iou", max_gap=1, min_frames=3), fps=25)
+    apart = video_tracks(missed, TrackSettings(method="iou", max_gap=1, min_frames=3))
     assert apart.track.nunique() == 2  # a gap of two frames is longer than --track-max-gap 1
 
 

@@ -35,10 +35,8 @@ from cascade.features.cache import WHOLE_FRAME, FeatureCache
 from cascade.features.runner import compute_features
 from cascade.heads.feature_inputs import FeatureRecipe, actor_windows
 from cascade.instances.timeline import segments, smooth_labels
-from cascade.instances.tracking import TrackSettings
-from cascade.labels import Group, pair_name
-
-CORNERS = ["x1", "y1", "x2", "y2"]
+from cascade.instances.tracking import CORNERS, TrackSettings
+from cascade.labels import Group, actor_name, pair_name
 
 
 @dataclass(frozen=True)
@@ -90,17 +88,12 @@ def instance_actions(model: nn.Module, meta: dict, group: Group, run_dir: str | 
             probs = model(windows).softmax(1).numpy()
         path_ = smooth_labels(probs, settings.smooth, settings.window, settings.switch_cost)
         actions = segments(path_, probs, keys, first, last, fps, names)
-        actors = Counter(actor_of(group.pairs[int(k)]) for k in path_)  # the person head tells adult from baby
+        actors = Counter(actor_name(group.pairs[int(k)]) for k in path_)  # the person head tells adult from baby
         found.append({"actor": actors.most_common(1)[0][0], "group": group.name, "track": int(track),
                       "start_s": round((first - 1) / fps, 3), "end_s": round(last / fps, 3), "actions": actions,
                       "boxes": [{"frame": int(k), "time_s": round((k - 1) / fps, 3),
                                  "box": [round(float(v), 1) for v in box]} for k, box in zip(keys, boxes)]})
     return found
-
-
-def actor_of(pair: int) -> str:
-    """The actor a pair names (adult, baby, ball, ...)."""
-    return pair_name(pair).split("-")[0]
 
 
 def pairs_held(instances: list[dict], min_seconds: float) -> dict[str, float]:

@@ -9,18 +9,17 @@ made otherwise in one line.
 
 Example::
 
-    tracks = tracks_of({"clip": "clip.mp4"}, "runs", detections, TrackSettings())   # DataFrame of TRACK_COLUMNS
+    tracks = tracks_of(["clip"], "runs", detections, TrackSettings())   # DataFrame of TRACK_COLUMNS
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable
 
 import pandas as pd
 import pyarrow as pa
 
-from cascade.data.frames import frame_rate
 from cascade.instances.tracking import TRACK_COLUMNS, TrackSettings, video_tracks
 from cascade.store import PartStore
 
@@ -45,16 +44,17 @@ class TrackCache:
         return self.store.read(videos).to_pandas()[TRACK_COLUMNS]
 
 
-def tracks_of(videos: Mapping[str, str | Path], run_dir: str | Path, detections: pd.DataFrame,
+def tracks_of(videos: Iterable[str], run_dir: str | Path, detections: pd.DataFrame,
               settings: TrackSettings = TrackSettings()) -> pd.DataFrame:
-    """The tracks of ``videos`` (name -> path), linking and caching those the run's tracks cache lacks from
+    """The tracks of ``videos`` (their names in the detections cache), linking and caching those the run's tracks cache lacks from
     their ``detections`` (the detections cache's rows); settings made otherwise are one line."""
     cache = TrackCache(run_dir)
     described = settings.describe()
     cache.store.check_settings(described)
-    todo = [v for v in videos if v not in cache.videos()]
+    videos, cached = list(videos), cache.videos()
+    todo = [v for v in videos if v not in cached]
     if todo:
-        tables = [pa.Table.from_pandas(video_tracks(detections[detections.video == v], settings, frame_rate(videos[v]))
-                                       .assign(video=v), schema=SCHEMA, preserve_index=False) for v in todo]
+        tables = [pa.Table.from_pandas(video_tracks(detections[detections.video == v], settings).assign(video=v),
+                                       schema=SCHEMA, preserve_index=False) for v in todo]
         cache.store.commit(tables, described)
-    return cache.read(list(videos))
+    return cache.read(videos)

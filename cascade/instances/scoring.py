@@ -27,8 +27,7 @@ from scipy.optimize import linear_sum_assignment
 
 from cascade import defaults
 from cascade.features.motion import iou_matrix
-
-CORNERS = ["x1", "y1", "x2", "y2"]
+from cascade.instances.tracking import CORNERS
 
 
 def match_frame(truth: pd.DataFrame, found: pd.DataFrame, min_iou: float) -> list[tuple[int, int]]:

@@ -18,7 +18,7 @@ seen in fewer than ``min_frames`` detected frames is dropped (a flicker is not a
 
 Example::
 
-    tracks = video_tracks(rows, TrackSettings(method="iou"), fps=25)   # rows of one video's detections cache
+    tracks = video_tracks(rows, TrackSettings(method="iou"))   # rows of one video's detections cache
     tracks.groupby("track").frame.agg(["min", "max"])                # each instance's life
 """
 
@@ -35,7 +35,8 @@ from cascade.errors import CascadeError
 from cascade.features.motion import iou_matrix, match_boxes
 from cascade.labels import COCO_CLASSES
 
-TRACK_COLUMNS = ["video", "frame", "cls", "track", "conf", "x1", "y1", "x2", "y2"]
+CORNERS = ["x1", "y1", "x2", "y2"]  # a box's columns, in the detections, tracks and labels tables alike
+TRACK_COLUMNS = ["video", "frame", "cls", "track", "conf", *CORNERS]
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,6 @@ def link_ultralytics(frames: list[np.ndarray], scores: list[np.ndarray], method:
 def clean_tracks(table: pd.DataFrame, max_gap: int, min_iou: float, min_frames: int, step: int) -> pd.DataFrame:
     """The tracks of one class (rows: frame, track, x1 y1 x2 y2) with short gaps joined and flickers dropped
     (see the module docstring); ``step``: frames between detected frames (the detection stride)."""
-    corners = ["x1", "y1", "x2", "y2"]
     table = table[table.track >= 0].sort_values(["frame", "track"])
     spans = table.groupby("track")
     first, last = spans.head(1).set_index("track"), spans.tail(1).set_index("track")
@@ -130,13 +130,13 @@ def clean_tracks(table: pd.DataFrame, max_gap: int, min_iou: float, min_frames: 
     end: dict[int, tuple[int, np.ndarray]] = {}  # a root track -> its last frame and box so far
     velocity = {int(t): _velocity(rows) for t, rows in spans}
     for track in first.sort_values("frame", kind="stable").index:
-        start, box = int(first.at[track, "frame"]), first.loc[track, corners].to_numpy(float)
+        start, box = int(first.at[track, "frame"]), first.loc[track, CORNERS].to_numpy(float)
         options = [(iou_matrix((end_box + velocity[root] * (start - end_frame))[None], box[None])[0, 0], root)
                    for root, (end_frame, end_box) in end.items() if 0 < start - end_frame <= (max_gap + 1) * step]
         overlap, root = max(options, default=(0.0, track))
         root = root if overlap >= min_iou else track
         root_of[int(track)] = root
-        end[root] = (int(last.at[track, "frame"]), last.loc[track, corners].to_numpy(float))
+        end[root] = (int(last.at[track, "frame"]), last.loc[track, CORNERS].to_numpy(float))
         velocity[root] = velocity[int(track)]
     table = table.assign(track=[root_of[int(t)] for t in table.track])
     return table[table.groupby("track").frame.transform("nunique") >= min_frames]
@@ -147,11 +147,10 @@ def _velocity(rows: pd.DataFrame) -> np.ndarray:
     if len(rows) < 2:
         return np.zeros(4)
     before, last = rows.iloc[-2], rows.iloc[-1]
-    return (last[["x1", "y1", "x2", "y2"]].to_numpy(float) - before[["x1", "y1", "x2", "y2"]].to_numpy(float)) / max(
-        int(last.frame) - int(before.frame), 1)
+    return (last[CORNERS].to_numpy(float) - before[CORNERS].to_numpy(float)) / max(int(last.frame) - int(before.frame), 1)
 
 
-def video_tracks(rows: pd.DataFrame, settings: TrackSettings, fps: float) -> pd.DataFrame:
+def video_tracks(rows: pd.DataFrame, settings: TrackSettings) -> pd.DataFrame:
     """The tracks of one video (:data:`TRACK_COLUMNS`) from its rows of the detections cache: each actor
     class's boxes at ``settings.conf`` linked, cleaned and numbered 0, 1, ... over the whole video (in the
     order they first appear)."""
@@ -165,7 +164,7 @@ def video_tracks(rows: pd.DataFrame, settings: TrackSettings, fps: float) -> pd.
     for cls, of_class in kept.groupby("cls"):
         of_class = of_class.sort_values(["frame", "conf"], ascending=[True, False]).reset_index(drop=True)
         at = {int(f): idx for f, idx in of_class.groupby("frame").indices.items()}
-        frames = [of_class.loc[at.get(int(f), []), ["x1", "y1", "x2", "y2"]].to_numpy(float) for f in detected]
+        frames = [of_class.loc[at.get(int(f), []), CORNERS].to_numpy(float) for f in detected]
         if settings.method == "iou":
             ids = link_iou(frames, settings.min_iou, settings.max_gap)
         else:
