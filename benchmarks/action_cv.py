@@ -21,8 +21,9 @@ their cost is printed):
   I3D features (:mod:`cascade.features.video`) of each run's window, whole frame and/or the actor's
   tube, then the 400 Kinetics log-probabilities, then the boxes' motion and the person's keypoints;
   each with the ``linear`` head and the ``mlp``;
-* ``... 112 px``, ``... 224 px`` (160 otherwise), ``... 8 frames``, ``... 32 frames`` (16 otherwise):
-  the I3D +kinetics linear row at other sizes and windows;
+* ``... 112 px``, ``... 224 px`` (160 otherwise), ``... 8 frames``, ``... 16 frames`` (the default
+  ``--video-frames`` otherwise, 32): the I3D +kinetics linear row at other sizes and windows, and the tube
+  row at 16 frames (the default before 2026-12-05's second run);
 * fine-tuned network rows of earlier runs (``seed``, ``mnv2``, ``mnv2 crop``, ``mnv2 crop tsm``) by name.
 
 Printed: whole-cascade P/R/F1 over all held-out clips of each fold seed, their mean and spread, the
@@ -101,8 +102,9 @@ def _i3d_rows() -> dict[str, Row]:
         for model in ("linear", "mlp"):
             rows[f"i3d {name} {model}"] = Row(kinds, model, I3D_SETTINGS)
     for label, extra in (("112 px", (("feature_imgsz", 112),)), ("224 px", (("feature_imgsz", 224),)),
-                         ("8 frames", (("video_frames", 8),)), ("32 frames", (("video_frames", 32),))):
+                         ("8 frames", (("video_frames", 8),)), ("16 frames", (("video_frames", 16),))):
         rows[f"i3d +kinetics linear {label}"] = Row(("video", "kinetics"), "linear", I3D_SETTINGS + extra)
+    rows["i3d tube linear 16 frames"] = Row(("video-tube",), "linear", I3D_SETTINGS + (("video_frames", 16),))
     return rows
 
 

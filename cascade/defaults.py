@@ -77,7 +77,11 @@ FEATURE_EVERY = 8  # every 8th detected frame: 6 of a condensed 48-frame clip. M
 FEATURE_BACKBONE = "mobilenet_v2"  # the lightest backbone with ImageNet weights here; 1280-d pooled embedding
 FEATURE_IMGSZ = 128  # the square each frame and box is resized to before an image backbone
 VIDEO_IMGSZ = 160  # the square of each window's frames before I3D
-VIDEO_FRAMES = 16  # I3D: consecutive frames per window, about 1.3 s at VIDEO_FPS
+# I3D: consecutive frames per window, about 2.6 s at VIDEO_FPS. benchmarks/action_cv.py (same folds, 3 fold seeds):
+# 32 frames beat 16 in every comparison made: tube + linear 38.3 against 37.4, + kinetics 38.5 against 35.0,
+# frame + tube 38.9 against 36.8 (most frequent pair 28.5); 8 frames 36.1. Outside the pipeline (one clip-level
+# vector, true actors given, 3 fold seeds) 32 frames led 16 by 4.5 on the original clips and on the condensed ones
+VIDEO_FRAMES = 32
 VIDEO_FPS = 12.5  # I3D: frames per second of a window (every 2nd frame of a 25 fps video), half Kinetics' 25
 POSE_WEIGHTS = "yolo11n-pose.pt"  # Ultralytics' smallest pose model (COCO keypoints); Ultralytics downloads it
 POSE_MIN_IOU = 0.3  # a pose detection gives its keypoints to the person box it overlaps at least this much
@@ -89,10 +93,10 @@ FEATURE_KIND_CHOICES = ("appearance", "video", "video-tube", "video-frame", "kin
 VIDEO_KINDS = ("video", "video-tube", "video-frame", "kinetics")  # kinds only I3D features give
 FEATURE_KINDS = ("appearance", "motion", "pose")  # the default on an image backbone's features
 # The default on I3D's: the actor's tube alone. benchmarks/action_cv.py (127 clips, 3 folds by source x 3 fold
-# seeds, 2026-12-05): tube + linear 37.4, the frame window 34.8, frame + tube 36.8, + kinetics 35.0, + motion
-# + pose 35.3, at 160 px and 16 frames; the old default (MobileNetV2 appearance + motion + pose, MLP) 37.1 and the
-# most frequent pair 28.5. Only 32-frame windows scored higher (38.5, at twice the cost, longer than the
-# main job's runs); every row lies within one standard error (about 2.5) of the best, so the simplest input wins
+# seeds, 2026-12-05): at 16 frames tube + linear 37.4, the frame window 34.8, frame + tube 36.8, + kinetics 35.0,
+# + motion + pose 35.3; at 32 frames tube 38.3, frame + tube 38.9, + kinetics 38.5; the old default (MobileNetV2
+# appearance + motion + pose, MLP) 37.1 and the most frequent pair 28.5. Every row lies within one standard
+# error (about 2.5) of the best, so the simplest input wins (at 32 frames also the steadiest: seeds 37.9-39.0)
 VIDEO_FEATURE_KINDS = ("video-tube",)
 FEATURE_WINDOW = 5  # sampled frames a feature head sees around each key frame
 # --feature-model: linear (logistic regression) or mlp (one hidden layer). action_cv, same folds: linear 36.9 and

@@ -41,7 +41,7 @@ def test_a_setting_left_unset_is_the_run_s_and_a_given_one_stays():
     assert FeatureSettings(every=2).resolved(recorded).every == 2
     assert FeatureSettings().resolved(None) == FeatureSettings(
         every=8, feature_backbone="mobilenet_v2", pretrained="imagenet", conf=0.5, pose_weights="yolo11n-pose.pt",
-        video_frames=16, video_fps=12.5)
+        video_frames=32, video_fps=12.5)
     # a cache recorded before the settings themselves were: its checked settings that are a setting's value
     older = {"every": 4, "backbone": "i3d", "backbone_weights": "random", "imgsz": 160, "conf": 0.3,
              "pose_model": "yolo11n-pose.pt", "video_frames": 8, "video_fps": 25.0}

@@ -29,7 +29,7 @@ sample (:func:`_decodable`).
 Example::
 
     build_sample_release("sample", clips="../shared/clips")
-    build_sample_clips("../shared/clips/labels.csv", "demo-clips", frames_per_clip=48, runs=3)   # 3 runs of 16
+    build_sample_clips("../shared/clips/labels.csv", "demo-clips", frames_per_clip=96, runs=3)   # 3 runs of 32
     # cascade sample-release sample --clips ../shared/clips
     # cascade sample-clips ../shared/clips/labels.csv demo-clips
 """
