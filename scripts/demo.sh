@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, end to end, on the real labelled clips of ../shared/clips:
-# condense each clip to 3 runs of 16 consecutive frames at ~12.5 fps -> detect every 4th frame
+# condense each clip to 3 runs of 32 consecutive frames at ~12.5 fps -> detect every 4th frame
 # -> choose the thresholds (the seed's, cross-validated by source beside every tuning method)
 # -> features of each run's centre frame, once: DeepMind's Kinetics-400 I3D over the run (whole frame and each
 #    actor's tube), person keypoints, box motion -> train every actor's linear head on its tubes, in seconds
@@ -32,12 +32,12 @@ if [ -f "$shared/clips/labels.csv" ]; then
 else  # no ../shared: fetch the labelled clips (180 MB, once) into the cache folder; prints their labels CSV
   labels=$(cascade demo-data)
 fi
-# 3 runs of 16 frames: I3D sees each run whole (its window), and detecting every 4th frame costs what the
-# 12 spread frames of the earlier demo cost
-cascade sample-clips "$labels" "$data" --frames-per-clip 48 --runs 3 --overwrite
+# 3 runs of 32 frames: I3D sees each run whole (its window: --video-frames, 32 by default); every 4th frame
+# detected, 8 boxes a run, so that a running dog's track holds (every 8th lost it: 4 boxes a run, too far apart)
+cascade sample-clips "$labels" "$data" --frames-per-clip 96 --runs 3 --overwrite
 cascade detect --data "$data/labels.csv" --run-dir "$run" --stride 4
 cascade tune-thresholds --data "$data/labels.csv" --run-dir "$run" --cv 5
-cascade features --data "$data/labels.csv" --run-dir "$run" --every 16 --feature-backbone i3d --pose-weights "$pose"
+cascade features --data "$data/labels.csv" --run-dir "$run" --every 32 --feature-backbone i3d --pose-weights "$pose"
 for actor in person ball bird car cat dog; do  # every later command takes the run's recorded settings
   cascade train-head --actor "$actor" --data "$data/labels.csv" --run-dir "$run"
 done
